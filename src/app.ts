@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { Context } from './context.js';
+import { meRoute } from './endpoints/me.js';
+import { tokenRoute } from './endpoints/token.js';
+import { toOAuthError } from './http/error-mapping.js';
+import { loggerOptions } from './http/logging.js';
+import { pagesPlugin } from './pages/plugin.js';
+import { openapiRoute } from './endpoints/openapi.js';
+
+export interface AppOptions {
+  /** Log destination; defaults to stdout. Tests pass a stream to capture lines. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+/** Sends an OAuthError as RFC 6749 §5.2 JSON, logging 4xx at info and 5xx with the cause at error. */
+export function sendOAuthError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const oauthError = toOAuthError(error);
+  if (oauthError.status >= 500) {
+    request.log.error({ err: oauthError.cause ?? oauthError, code: oauthError.code }, 'request failed');
+  } else {
+    request.log.info({ error: oauthError.code, description: oauthError.description }, 'request rejected');
+  }
+  reply.code(oauthError.status).headers(oauthError.headers).header('cache-control', 'no-store');
+  return reply.type('application/json; charset=utf-8').send(oauthError.toJSON());
+}
+
+/** JSON API routes with their own RFC 6749-shaped error handler. */
+async function apiPlugin(app: FastifyInstance, context: Context): Promise<void> {
+  await app.register(formbody);
+  app.setErrorHandler((error: FastifyError, request, reply) => sendOAuthError(error, request, reply));
+  tokenRoute(app, context);
+  meRoute(app, context);
+  openapiRoute(app, context);
+}
+
+/** Builds the Fastify application without listening, so tests can use inject(). */
+export async function buildApp(context: Context, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(context.config.logLevel, options.logStream),
+    genReqId: () => randomUUID(),
+    trustProxy: false,
+    bodyLimit: 64 * 1024,
+    // Reject __proto__ and constructor.prototype keys in JSON bodies instead of silently stripping them.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  });
+  app.decorate('context', context);
+
+  await app.register(apiPlugin, context);
+  await app.register(pagesPlugin, context);
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (path.startsWith('/api/') || path.startsWith('/.well-known/') || path === '/openapi.json') {
+      return reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: `No endpoint at ${request.method} ${path}.` });
+    }
+    return reply.code(404).type('text/html; charset=utf-8').send(notFoundPage());
+  });
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendOAuthError(error, request, reply));
+  return app as unknown as FastifyInstance;
+}
+
+function notFoundPage(): string {
+  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found · Kiwiform</title>'
+    + '<link rel="stylesheet" href="/assets/kiwiform.css"></head><body><main class="card"><h1>Page not found</h1>'
+    + '<p>There is nothing at this address.</p></main></body></html>';
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    context: Context;
+  }
+}

@@ -1,0 +1,16 @@
+import type { Config } from './config/config.js';
+import type { KeyedHasher } from './crypto/secrets.js';
+import type { Store } from './storage/types.js';
+import type { ClientAuthenticator } from './oauth/client-auth.js';
+
+/** Returns the current time in milliseconds since the Unix epoch; tests pass a fake one. */
+export type Clock = () => number;
+
+/** What every endpoint needs, built once at start-up and shared by the routes. */
+export interface Context {
+  readonly config: Config;
+  readonly store: Store;
+  readonly hasher: KeyedHasher;
+  readonly clients: ClientAuthenticator;
+  readonly now: Clock;
+}

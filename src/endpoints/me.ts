@@ -1,0 +1,50 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../context.js';
+import { PURPOSE } from '../grants/issue.js';
+import { OAuthError } from '../oauth/errors.js';
+import type { AccessTokenRecord } from '../storage/types.js';
+import { OAUTH_ERROR_SCHEMA, USER_SCHEMA } from './schemas.js';
+
+const REALM = 'realm="kiwiform"';
+
+/** Builds the RFC 6750 §3 challenge error; without a presented token the challenge carries no error code. */
+function bearerError(code: 'invalid_request' | 'invalid_token' | null, description: string): OAuthError {
+  const challenge = code === null
+    ? `Bearer ${REALM}`
+    : `Bearer ${REALM}, error="${code}", error_description="${description}"`;
+  return new OAuthError(code ?? 'invalid_token', description, {
+    status: code === 'invalid_request' ? 400 : 401,
+    headers: { 'www-authenticate': challenge },
+  });
+}
+
+/**
+ * Resolves the bearer access token of a request (RFC 6750 §2.1) or throws the 401 of RFC 6750 §3.
+ */
+export async function authenticateBearer(context: Context, request: FastifyRequest): Promise<AccessTokenRecord> {
+  const header = request.headers.authorization;
+  const match = header?.match(/^\s*bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i);
+  if (!header || !/^\s*bearer(\s|$)/i.test(header)) {
+    throw bearerError(null, 'An access token is required: send Authorization: Bearer <token>.');
+  }
+  if (!match?.[1]) throw bearerError('invalid_token', 'The access token is malformed.');
+  const record = await context.store.grants.findAccessToken(
+    context.hasher.hash(PURPOSE.accessToken, match[1]),
+    context.now(),
+  );
+  if (!record) throw bearerError('invalid_token', 'The access token is invalid, expired or revoked.');
+  return record;
+}
+
+/** GET /api/zapier/me: the user who authorized the token. */
+export function meRoute(app: FastifyInstance, context: Context): void {
+  app.get('/api/zapier/me', {
+    schema: { response: { 200: USER_SCHEMA, '4xx': OAUTH_ERROR_SCHEMA, '5xx': OAUTH_ERROR_SCHEMA } },
+  }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = await authenticateBearer(context, request);
+    const user = await context.store.users.findById(token.userId);
+    if (!user) throw bearerError('invalid_token', 'The access token is invalid, expired or revoked.');
+    reply.header('cache-control', 'no-store');
+    return { id: user.id, email: user.email, name: user.name };
+  });
+}

@@ -1,0 +1,51 @@
+import { OAuthError } from '../oauth/errors.js';
+
+/** Database failures that are worth a retry: a busy or unreachable database, never a bad request. */
+export function isTemporaryStorageFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = 'code' in error ? String(error.code) : '';
+  return (
+    /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/.test(code) ||
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P0[1-3]|53300|08\w{3})$/.test(code) ||
+    error.message === 'The database connection is not open' ||
+    /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)
+  );
+}
+
+/**
+ * Converts whatever a JSON API route threw into an OAuthError: protocol errors pass through, malformed
+ * requests become invalid_request, storage outages become temporarily_unavailable with Retry-After, and
+ * anything else becomes server_error (a bug, logged with its cause).
+ */
+export function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  const fastifyError = error as { code?: string; statusCode?: number; message?: string };
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new OAuthError('invalid_request', 'The request body is too large.', { status: 413, cause: error });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new OAuthError(
+        'invalid_request',
+        'Unsupported Content-Type; send application/x-www-form-urlencoded or application/json.',
+        { cause: error },
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new OAuthError('invalid_request', 'The JSON request body is empty.', { cause: error });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new OAuthError('invalid_request', 'The request body is not valid JSON.', { cause: error });
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500)) {
+    return new OAuthError('invalid_request', 'The request could not be read: it is malformed.', { cause: error });
+  }
+  if (isTemporaryStorageFailure(error)) {
+    return new OAuthError('temporarily_unavailable', 'The service is temporarily unavailable; retry shortly.', {
+      status: 503,
+      headers: { 'retry-after': '5' },
+      cause: error,
+    });
+  }
+  return new OAuthError('server_error', 'The server failed to process the request.', { status: 500, cause: error });
+}

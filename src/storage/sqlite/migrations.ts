@@ -1,0 +1,99 @@
+/**
+ * Versioned schema migrations for SQLite. The SQL stays within what PostgreSQL also accepts (text keys, bigint
+ * milliseconds, conditional updates) so that both databases share one schema shape.
+ */
+export const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      create table server_keys (
+        name text primary key,
+        value text not null,
+        created_at bigint not null
+      );
+
+      create table users (
+        id text primary key,
+        email text not null,
+        email_normalized text not null unique,
+        name text not null,
+        password_hash text not null,
+        created_at bigint not null
+      );
+
+      create table clients (
+        id text primary key,
+        name text not null,
+        secret_hash text not null,
+        secret_kind text not null check (secret_kind in ('hmac', 'scrypt')),
+        redirect_uris text not null,
+        scopes text not null,
+        require_pkce integer not null default 0,
+        refresh_token_rotation integer,
+        created_at bigint not null
+      );
+
+      create table sessions (
+        id_hash text primary key,
+        user_id text not null references users(id) on delete cascade,
+        created_at bigint not null,
+        expires_at bigint not null
+      );
+      create index sessions_expires_at on sessions (expires_at);
+
+      create table authorization_requests (
+        id text primary key,
+        client_id text not null references clients(id) on delete cascade,
+        redirect_uri text not null,
+        redirect_uri_given integer not null,
+        state text,
+        scope text not null,
+        code_challenge text,
+        created_at bigint not null,
+        expires_at bigint not null
+      );
+      create index authorization_requests_expires_at on authorization_requests (expires_at);
+
+      create table grants (
+        id text primary key,
+        client_id text not null references clients(id) on delete cascade,
+        user_id text not null references users(id) on delete cascade,
+        scope text not null,
+        created_at bigint not null,
+        revoked_at bigint
+      );
+      create index grants_client_id on grants (client_id);
+      create index grants_user_id on grants (user_id);
+
+      create table authorization_codes (
+        hash text primary key,
+        grant_id text not null references grants(id) on delete cascade,
+        redirect_uri text not null,
+        redirect_uri_given integer not null,
+        code_challenge text,
+        created_at bigint not null,
+        expires_at bigint not null,
+        consumed_at bigint
+      );
+      create index authorization_codes_grant_id on authorization_codes (grant_id);
+      create index authorization_codes_expires_at on authorization_codes (expires_at);
+
+      create table access_tokens (
+        hash text primary key,
+        grant_id text not null references grants(id) on delete cascade,
+        scope text not null,
+        created_at bigint not null,
+        expires_at bigint not null
+      );
+      create index access_tokens_grant_id on access_tokens (grant_id);
+      create index access_tokens_expires_at on access_tokens (expires_at);
+
+      create table refresh_tokens (
+        hash text primary key,
+        grant_id text not null references grants(id) on delete cascade,
+        created_at bigint not null
+      );
+      create index refresh_tokens_grant_id on refresh_tokens (grant_id);
+    `,
+  },
+];
