@@ -8,6 +8,9 @@ import { toOAuthError } from './http/error-mapping.js';
 import { loggerOptions } from './http/logging.js';
 import { pagesPlugin } from './pages/plugin.js';
 import { openapiRoute } from './endpoints/openapi.js';
+import { introspectionRoute } from './endpoints/introspection.js';
+import { metadataRoute } from './endpoints/metadata.js';
+import { revocationRoute } from './endpoints/revocation.js';
 
 export interface AppOptions {
   /** Log destination; defaults to stdout. Tests pass a stream to capture lines. */
@@ -31,7 +34,10 @@ async function apiPlugin(app: FastifyInstance, context: Context): Promise<void> 
   await app.register(formbody);
   app.setErrorHandler((error: FastifyError, request, reply) => sendOAuthError(error, request, reply));
   tokenRoute(app, context);
+  revocationRoute(app, context);
+  introspectionRoute(app, context);
   meRoute(app, context);
+  metadataRoute(app, context);
   openapiRoute(app, context);
 }
 
@@ -48,6 +54,8 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     return503OnClosing: true,
   });
   app.decorate('context', context);
+  context.audit.useLogger(app.log);
+  app.addHook('onClose', async () => context.audit.flush());
 
   await app.register(apiPlugin, context);
   await app.register(pagesPlugin, context);

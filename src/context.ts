@@ -2,6 +2,7 @@ import type { Config } from './config/config.js';
 import type { KeyedHasher } from './crypto/secrets.js';
 import type { Store } from './storage/types.js';
 import type { ClientAuthenticator } from './oauth/client-auth.js';
+import type { AuditLog } from './audit/audit-log.js';
 
 /** Returns the current time in milliseconds since the Unix epoch; tests pass a fake one. */
 export type Clock = () => number;
@@ -13,4 +14,5 @@ export interface Context {
   readonly hasher: KeyedHasher;
   readonly clients: ClientAuthenticator;
   readonly now: Clock;
+  readonly audit: AuditLog;
 }

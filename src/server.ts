@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { AuditLog } from './audit/audit-log.js';
 import type { Config } from './config/config.js';
-import type { Context } from './context.js';
+import type { Clock, Context } from './context.js';
 import { KeyedHasher } from './crypto/secrets.js';
 import { ClientAuthenticator } from './oauth/client-auth.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/types.js';
 
 /** Builds the shared context: opens and migrates the database, then loads the hash key. */
-export async function createContext(config: Config, store?: Store): Promise<Context> {
+export async function createContext(config: Config, store?: Store, now: Clock = Date.now): Promise<Context> {
   const opened = store ?? (await openStore(config.databaseUrl));
   const key = config.secret !== undefined ? Buffer.from(config.secret, 'utf8') : await opened.storedHashKey();
   const hasher = new KeyedHasher(key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]));
@@ -17,7 +18,8 @@ export async function createContext(config: Config, store?: Store): Promise<Cont
     store: opened,
     hasher,
     clients: new ClientAuthenticator(opened.clients, hasher),
-    now: Date.now,
+    now,
+    audit: new AuditLog(opened.audit, () => now()),
   };
 }
 
@@ -31,6 +33,7 @@ export async function runServer(config: Config): Promise<FastifyInstance> {
     stopping = true;
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await context.audit.flush();
     await context.store.close();
     process.exit(0);
   };

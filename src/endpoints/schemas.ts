@@ -53,3 +53,21 @@ export const USER_SCHEMA = {
   required: ['id', 'email', 'name'],
   additionalProperties: false,
 } as const;
+
+export const INTROSPECTION_SCHEMA = {
+  type: 'object',
+  description: 'Token introspection response (RFC 7662 §2.2). Only active tokens carry more than "active".',
+  properties: {
+    active: { type: 'boolean' },
+    scope: { type: 'string' },
+    client_id: { type: 'string' },
+    username: { type: 'string' },
+    token_type: { type: 'string', enum: ['Bearer', 'refresh_token'] },
+    exp: { type: 'integer' },
+    iat: { type: 'integer' },
+    sub: { type: 'string' },
+    iss: { type: 'string' },
+  },
+  required: ['active'],
+  additionalProperties: false,
+} as const;

@@ -1,7 +1,7 @@
 import { PREFIX, generateSecret } from '../crypto/secrets.js';
 import type { Context } from '../context.js';
 import type { PresentedCredentials } from '../oauth/client-auth.js';
-import { invalidGrant, invalidRequest } from '../oauth/errors.js';
+import { OAuthError, invalidGrant, invalidRequest } from '../oauth/errors.js';
 import { required, type Parameters } from '../oauth/parameters.js';
 import { isWellFormedVerifier, verifierMatches } from '../oauth/pkce.js';
 import { PURPOSE, newAccessToken, tokenResponse, type TokenResponse } from './issue.js';
@@ -14,7 +14,7 @@ export async function exchangeCode(
   context: Context,
   parameters: Parameters,
   credentials: PresentedCredentials | undefined,
-): Promise<TokenResponse> {
+): Promise<TokenResponse & { grantId: string; userId: string; clientId: string }> {
   if (!credentials) {
     // readClientCredentials returns nothing only when client_id or client_secret is absent.
     required(parameters, 'client_id');
@@ -32,7 +32,7 @@ export async function exchangeCode(
   if (record.consumedAt !== null) {
     // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
     await store.grants.revoke(record.grantId, now());
-    throw invalidGrant('The authorization code has already been used.');
+    throw codeReplayed(record.grantId);
   }
   if (record.grantRevokedAt !== null) throw invalidGrant('The authorization code has been revoked.');
   if (record.expiresAt <= now()) throw invalidGrant('The authorization code has expired.');
@@ -64,10 +64,22 @@ export async function exchangeCode(
     const latest = await store.grants.findCode(codeHash);
     if (latest?.consumedAt !== null && latest?.consumedAt !== undefined) {
       await store.grants.revoke(record.grantId, now());
-      throw invalidGrant('The authorization code has already been used.');
+      throw codeReplayed(record.grantId);
     }
     throw invalidGrant('The authorization code is no longer valid.');
   }
-  return tokenResponse(context, access.value, refresh, record.scope);
+  return { ...tokenResponse(context, access.value, refresh, record.scope), grantId: record.grantId, userId: record.userId, clientId: client.id };
+}
+
+/** Marks a second use of an authorization code, for the log and the audit trail. */
+export class CodeReplay extends Error {
+  constructor(readonly grantId: string) {
+    super(`authorization code used again; grant ${grantId} revoked`);
+    this.name = 'CodeReplay';
+  }
+}
+
+function codeReplayed(grantId: string): OAuthError {
+  return new OAuthError('invalid_grant', 'The authorization code has already been used.', { cause: new CodeReplay(grantId) });
 }
 

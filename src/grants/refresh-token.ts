@@ -1,44 +1,91 @@
 import type { Context } from '../context.js';
+import { PREFIX } from '../crypto/secrets.js';
 import type { PresentedCredentials } from '../oauth/client-auth.js';
 import { OAuthError, invalidGrant } from '../oauth/errors.js';
 import { required, type Parameters } from '../oauth/parameters.js';
 import { formatScope, parseScope, scopesOutside } from '../oauth/scopes.js';
+import type { RefreshTokenRecord } from '../storage/types.js';
 import { PURPOSE, newAccessToken, tokenResponse, type TokenResponse } from './issue.js';
 
 /**
+ * Derives the refresh token that replaces `token` on rotation. Deriving it with the server key, instead of
+ * drawing it at random, lets a retired token presented again within the grace window return the same
+ * successor without any token being stored in clear.
+ */
+function successorOf(context: Context, token: string): string {
+  return PREFIX.refreshToken + context.hasher.hash('refresh-successor', token);
+}
+
+/**
  * The refresh_token grant (RFC 6749 §6). Client credentials are optional, as the published API allows; when
- * present they must be valid and belong to the client the token was issued to. The same refresh token comes
- * back, so a refresh writes nothing but the new access token.
+ * present they must be valid and belong to the client the token was issued to. Without rotation the same
+ * refresh token comes back, so a refresh writes nothing but the new access token.
  */
 export async function refreshAccessToken(
   context: Context,
   parameters: Parameters,
   credentials: PresentedCredentials | undefined,
-): Promise<TokenResponse> {
+): Promise<TokenResponse & { grantId: string; userId: string; clientId: string; rotated: boolean }> {
   const refreshToken = required(parameters, 'refresh_token');
   const client = credentials ? await context.clients.authenticate(credentials) : undefined;
   const claimedClientId = client?.id ?? parameters.client_id;
 
-  const { store, hasher, now } = context;
-  const record = await store.grants.findRefreshToken(hasher.hash(PURPOSE.refreshToken, refreshToken));
+  const { store, hasher, now, config } = context;
+  const hash = hasher.hash(PURPOSE.refreshToken, refreshToken);
+  const record = await store.grants.findRefreshToken(hash);
   if (!record || record.grantRevokedAt !== null) throw invalidGrant('The refresh token is invalid or has been revoked.');
   // RFC 6749 §6: the refresh token must have been issued to the client that presents it.
   if (claimedClientId !== undefined && claimedClientId !== record.clientId) {
     throw invalidGrant('The refresh token was issued to another client.');
   }
+  const scope = narrowedScope(record, parameters.scope);
+  const access = newAccessToken(context, record.grantId, scope, now());
+  const result = (refresh: string, rotated: boolean) => ({
+    ...tokenResponse(context, access.value, refresh, scope),
+    grantId: record.grantId,
+    userId: record.userId,
+    clientId: record.clientId,
+    rotated,
+  });
 
-  let scope = record.scope;
-  if (parameters.scope !== undefined) {
-    const requested = parseScope(parameters.scope);
-    const outside = scopesOutside(requested, parseScope(record.scope));
-    // RFC 6749 §6: a refresh may narrow the scope but never add to what the owner granted.
-    if (outside.length > 0) {
-      throw new OAuthError('invalid_scope', `The scope exceeds the original grant: ${outside.join(' ')}.`);
-    }
-    scope = formatScope(requested);
+  if (record.rotatedAt === null && !(record.clientRotation ?? config.refreshTokenRotation)) {
+    if (!(await store.grants.issueAccessToken(access.row))) throw invalidGrant('The refresh token has been revoked.');
+    return result(refreshToken, false);
   }
 
-  const access = newAccessToken(context, record.grantId, scope, now());
-  if (!(await store.grants.issueAccessToken(access.row))) throw invalidGrant('The refresh token has been revoked.');
-  return tokenResponse(context, access.value, refreshToken, scope);
+  const successor = successorOf(context, refreshToken);
+  if (record.rotatedAt === null) {
+    const successorRow = { hash: hasher.hash(PURPOSE.refreshToken, successor), grantId: record.grantId, createdAt: now() };
+    if (await store.grants.rotateRefreshToken(hash, now(), successorRow, access.row)) return result(successor, true);
+  }
+
+  // The token was retired by an earlier or a concurrent rotation.
+  const retired = record.rotatedAt ?? (await store.grants.findRefreshToken(hash))?.rotatedAt ?? null;
+  if (retired !== null && now() - retired <= config.refreshTokenGrace * 1000) {
+    // Within the grace window a retry or a parallel request gets the same successor, not an error.
+    if (!(await store.grants.issueAccessToken(access.row))) throw invalidGrant('The refresh token has been revoked.');
+    return result(successor, true);
+  }
+  // RFC 9700 §4.14.2: a retired refresh token used again means it may be stolen, so the whole grant dies.
+  await store.grants.revoke(record.grantId, now());
+  throw new OAuthError('invalid_grant', 'The refresh token has already been used; the grant is revoked.', {
+    cause: new RefreshTokenReuse(record.grantId, record.clientId),
+  });
+}
+
+/** Marks a reused retired refresh token in the log and the audit trail. */
+export class RefreshTokenReuse extends Error {
+  constructor(readonly grantId: string, readonly clientId: string) {
+    super(`retired refresh token reused; grant ${grantId} revoked`);
+    this.name = 'RefreshTokenReuse';
+  }
+}
+
+function narrowedScope(record: RefreshTokenRecord, requestedScope: string | undefined): string {
+  if (requestedScope === undefined) return record.scope;
+  const requested = parseScope(requestedScope);
+  const outside = scopesOutside(requested, parseScope(record.scope));
+  // RFC 6749 §6: a refresh may narrow the scope but never add to what the owner granted.
+  if (outside.length > 0) throw new OAuthError('invalid_scope', `The scope exceeds the original grant: ${outside.join(' ')}.`);
+  return formatScope(requested);
 }

@@ -43,6 +43,17 @@ export interface Client {
   /** Per-client refresh token rotation; null follows the server-wide setting. */
   readonly refreshTokenRotation: boolean | null;
   readonly createdAt: number;
+  /** The secret replaced by the last rotation, accepted until `expiresAt` so integrations can switch without downtime. */
+  readonly previousSecret?: { readonly hash: string; readonly kind: SecretKind; readonly expiresAt: number } | undefined;
+}
+
+/** Client settings that `clients update` may change. */
+export interface ClientChanges {
+  readonly name?: string;
+  readonly redirectUris?: readonly string[];
+  readonly scopes?: readonly string[];
+  readonly requirePkce?: boolean;
+  readonly refreshTokenRotation?: boolean | null;
 }
 
 export interface ClientStore {
@@ -51,6 +62,12 @@ export interface ClientStore {
   findById(id: string): Promise<Client | undefined>;
   list(): Promise<Client[]>;
   count(): Promise<number>;
+  /** Applies changes; returns false when no such client exists. */
+  update(id: string, changes: ClientChanges): Promise<boolean>;
+  /** Replaces the secret, keeping the old one valid until `previousExpiresAt` (or not at all when it is null). */
+  rotateSecret(id: string, hash: string, kind: SecretKind, previousExpiresAt: number | null): Promise<boolean>;
+  /** Deletes a client with its grants, codes and tokens; returns false when no such client exists. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface Session {
@@ -144,6 +161,10 @@ export interface RefreshTokenRecord {
   /** The grant's scope, which a refresh may narrow but never widen. */
   readonly scope: string;
   readonly createdAt: number;
+  /** When a rotation retired this token; null while it is current. */
+  readonly rotatedAt: number | null;
+  /** The client's rotation preference; null follows the server-wide setting. */
+  readonly clientRotation: boolean | null;
   readonly grantRevokedAt: number | null;
 }
 
@@ -152,7 +173,18 @@ export interface AccessTokenRecord {
   readonly clientId: string;
   readonly userId: string;
   readonly scope: string;
+  readonly createdAt: number;
   readonly expiresAt: number;
+}
+
+/** A client a user has authorized, as the connected-apps page lists it. */
+export interface Connection {
+  readonly clientId: string;
+  readonly clientName: string;
+  /** Union of the scopes of the user's live grants to the client. */
+  readonly scope: string;
+  readonly firstAuthorizedAt: number;
+  readonly lastUsedAt: number | null;
 }
 
 export interface GrantStore {
@@ -170,8 +202,62 @@ export interface GrantStore {
   issueAccessToken(access: NewAccessToken): Promise<boolean>;
   /** Finds an access token that has not expired at `now` and whose grant is not revoked. */
   findAccessToken(hash: string, now: number): Promise<AccessTokenRecord | undefined>;
+  /**
+   * Retires a refresh token and inserts its successor and a new access token, in one transaction. Returns false,
+   * inserting nothing, when the token was already retired or its grant revoked: of concurrent rotations one wins.
+   */
+  rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken, access: NewAccessToken): Promise<boolean>;
+  /** Finds an access token whatever its state, for revocation and introspection. */
+  findAccessTokenAnyState(hash: string): Promise<(AccessTokenRecord & { readonly grantRevokedAt: number | null }) | undefined>;
+  /** Deletes one access token. */
+  deleteAccessToken(hash: string): Promise<void>;
   /** Revokes a grant, which kills every code and token issued under it. */
   revoke(grantId: string, now: number): Promise<void>;
+  /** Revokes every live grant of a user to a client; returns how many were revoked. */
+  revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
+  /** Records that a grant was used, at most once a minute so that reads do not turn into writes. */
+  touch(grantId: string, now: number): Promise<void>;
+  /** Lists the clients a user has live grants for. */
+  connections(userId: string): Promise<Connection[]>;
+}
+
+/** A user's consent to a client for a set of scopes, remembered so a reconnect does not ask again. */
+export interface ConsentStore {
+  /** Returns the scopes the user already consented to for the client, or an empty list. */
+  find(userId: string, clientId: string): Promise<string[]>;
+  /** Adds scopes to the remembered consent. */
+  remember(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void>;
+  forget(userId: string, clientId: string): Promise<void>;
+}
+
+export type AuditOutcome = 'success' | 'failure';
+
+/** One security-relevant event. It never carries a secret: tokens and codes appear only as grant ids. */
+export interface AuditEvent {
+  readonly at: number;
+  readonly event: string;
+  readonly outcome: AuditOutcome;
+  readonly userId: string | null;
+  readonly clientId: string | null;
+  readonly grantId: string | null;
+  readonly address: string | null;
+  readonly detail: string | null;
+}
+
+export interface AuditStore {
+  /** Inserts events in one transaction. */
+  record(events: readonly AuditEvent[]): Promise<void>;
+  /** Lists events, newest first. */
+  list(filter: { readonly userId?: string; readonly clientId?: string; readonly limit: number }): Promise<AuditEvent[]>;
+}
+
+/** Counts of rows a purge deleted. */
+export interface PurgeResult {
+  readonly codes: number;
+  readonly accessTokens: number;
+  readonly refreshTokens: number;
+  readonly sessions: number;
+  readonly requests: number;
 }
 
 export interface Store {
@@ -183,6 +269,15 @@ export interface Store {
   readonly sessions: SessionStore;
   readonly requests: AuthorizationRequestStore;
   readonly grants: GrantStore;
+  readonly consents: ConsentStore;
+  readonly audit: AuditStore;
+  /**
+   * Deletes expired codes, access tokens, sessions and pending requests, revoked grants' tokens, and refresh
+   * tokens retired more than `retiredBefore`, in batches of `batchSize` rows so no lock is held for long.
+   */
+  purge(now: number, retiredBefore: number, batchSize: number): Promise<PurgeResult>;
+  /** Checks that the database answers. */
+  ping(): Promise<void>;
   /** Creates or upgrades the schema; returns the versions it applied. */
   migrate(): Promise<number[]>;
   /** Returns the random key kept in the database for keyed hashes, creating it on first use. */

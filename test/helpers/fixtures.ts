@@ -37,7 +37,7 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
   const directory = mkdtempSync(join(tmpdir(), 'kiwiform-test-'));
   const config = loadConfig({ KIWIFORM_DATABASE_URL: `sqlite:${join(directory, 'kiwiform.db')}`, KIWIFORM_LOG_LEVEL: 'info', ...env });
   const clock = new FakeClock();
-  const context = { ...(await createContext(config)), now: clock.now };
+  const context = await createContext(config, undefined, clock.now);
   let output = '';
   const logStream = new Writable({
     write(chunk, _encoding, done) {

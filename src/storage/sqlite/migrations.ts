@@ -30,7 +30,10 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
         scopes text not null,
         require_pkce integer not null default 0,
         refresh_token_rotation integer,
-        created_at bigint not null
+        created_at bigint not null,
+        previous_secret_hash text,
+        previous_secret_kind text check (previous_secret_kind in ('hmac', 'scrypt')),
+        previous_secret_expires_at bigint
       );
 
       create table sessions (
@@ -60,7 +63,8 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
         user_id text not null references users(id) on delete cascade,
         scope text not null,
         created_at bigint not null,
-        revoked_at bigint
+        revoked_at bigint,
+        last_used_at bigint
       );
       create index grants_client_id on grants (client_id);
       create index grants_user_id on grants (user_id);
@@ -91,9 +95,33 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       create table refresh_tokens (
         hash text primary key,
         grant_id text not null references grants(id) on delete cascade,
-        created_at bigint not null
+        created_at bigint not null,
+        rotated_at bigint
       );
       create index refresh_tokens_grant_id on refresh_tokens (grant_id);
+      create index refresh_tokens_rotated_at on refresh_tokens (rotated_at) where rotated_at is not null;
+
+      create table consents (
+        user_id text not null references users(id) on delete cascade,
+        client_id text not null references clients(id) on delete cascade,
+        scope text not null,
+        granted_at bigint not null,
+        primary key (user_id, client_id)
+      );
+
+      create table audit_events (
+        id integer primary key,
+        at bigint not null,
+        event text not null,
+        outcome text not null,
+        user_id text,
+        client_id text,
+        grant_id text,
+        address text,
+        detail text
+      );
+      create index audit_events_user on audit_events (user_id, at);
+      create index audit_events_client on audit_events (client_id, at);
     `,
   },
 ];

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import type { Context } from '../context.js';
+import { PURPOSE } from '../grants/issue.js';
+import { invalidClient } from '../oauth/client-auth.js';
+import { OAuthError, invalidRequest } from '../oauth/errors.js';
+import { required } from '../oauth/parameters.js';
+import type { Client } from '../storage/types.js';
+import { OAUTH_BODY_LIMIT, OAUTH_ROUTE_SCHEMA, auditRejection, readOAuthRequest } from './token.js';
+
+/** Which kinds of token to look for, in order: the prefix decides, then the hint (RFC 7009 §2.1), then both. */
+export function tokenKinds(token: string, hint: string | undefined): Array<'access' | 'refresh'> {
+  if (token.startsWith('atk_')) return ['access'];
+  if (token.startsWith('rtk_')) return ['refresh'];
+  return hint === 'refresh_token' ? ['refresh', 'access'] : ['access', 'refresh'];
+}
+
+/** Authenticates the calling client, which RFC 7009 §2.1 and RFC 7662 §2.1 both require. */
+export async function requireClient(context: Context, credentials: Awaited<ReturnType<typeof readOAuthRequest>>['credentials']): Promise<Client> {
+  if (!credentials) throw invalidClient('basic', 'Client authentication is required: use HTTP Basic or client_id and client_secret.');
+  return context.clients.authenticate(credentials);
+}
+
+/** POST /api/zapier/revoke (RFC 7009). Revoking a refresh token revokes its whole grant, access tokens included. */
+export function revocationRoute(app: FastifyInstance, context: Context): void {
+  app.post('/api/zapier/revoke', { bodyLimit: OAUTH_BODY_LIMIT, schema: OAUTH_ROUTE_SCHEMA }, async (request, reply) => {
+    const { parameters, credentials } = readOAuthRequest(request);
+    try {
+      const token = required(parameters, 'token');
+      const client = await requireClient(context, credentials);
+      const { store, hasher, now } = context;
+      for (const kind of tokenKinds(token, parameters.token_type_hint)) {
+        const found = kind === 'access'
+          ? await store.grants.findAccessTokenAnyState(hasher.hash(PURPOSE.accessToken, token))
+          : await store.grants.findRefreshToken(hasher.hash(PURPOSE.refreshToken, token));
+        if (!found) continue;
+        // RFC 7009 §2.1: a client may revoke only tokens issued to it.
+        if (found.clientId !== client.id) throw invalidRequest('The token was issued to another client.');
+        if (kind === 'access') await store.grants.deleteAccessToken(hasher.hash(PURPOSE.accessToken, token));
+        else await store.grants.revoke(found.grantId, now());
+        context.audit.record({
+          event: kind === 'access' ? 'token.revoked' : 'grant.revoked',
+          outcome: 'success',
+          userId: found.userId,
+          clientId: client.id,
+          grantId: found.grantId,
+          address: request.ip,
+          detail: `${kind} token revoked by the client`,
+        });
+        break;
+      }
+    } catch (error) {
+      if (error instanceof OAuthError) auditRejection(context, request, error, credentials);
+      throw error;
+    }
+    // RFC 7009 §2.2: 200 whether or not the token existed, so the response tells nothing about it.
+    return reply.code(200).header('cache-control', 'no-store').send();
+  });
+}

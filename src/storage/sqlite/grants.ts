@@ -1,0 +1,190 @@
+import type Database from 'better-sqlite3';
+import type {
+  AccessTokenRecord, CodeRecord, Connection, Grant, GrantStore, NewAccessToken, NewCode, NewRefreshToken,
+  RefreshTokenRecord,
+} from '../types.js';
+import { nullableNumber, nullableString, type Row } from './rows.js';
+
+/** Minimum time between two writes of a grant's last_used_at. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+function toAccessToken(row: Row): AccessTokenRecord & { grantRevokedAt: number | null } {
+  return {
+    grantId: row.grant_id as string,
+    clientId: row.client_id as string,
+    userId: row.user_id as string,
+    scope: row.scope as string,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    grantRevokedAt: nullableNumber(row.grant_revoked_at),
+  };
+}
+
+/** Grants with their codes and tokens. Statements are prepared once; multi-row writes are transactions. */
+export class SqliteGrants implements GrantStore {
+  readonly #db: Database.Database;
+  readonly #q;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#q = {
+      grantInsert: db.prepare(
+        'insert into grants (id, client_id, user_id, scope, created_at, revoked_at) values (?, ?, ?, ?, ?, null)'),
+      grantRevoke: db.prepare('update grants set revoked_at = ? where id = ? and revoked_at is null'),
+      grantRevokeForUserAndClient: db.prepare(
+        'update grants set revoked_at = ? where user_id = ? and client_id = ? and revoked_at is null'),
+      grantTouch: db.prepare(
+        'update grants set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)'),
+      codeInsert: db.prepare(
+        `insert into authorization_codes (hash, grant_id, redirect_uri, redirect_uri_given, code_challenge,
+          created_at, expires_at, consumed_at) values (?, ?, ?, ?, ?, ?, ?, null)`),
+      codeFind: db.prepare(
+        `select c.*, g.client_id, g.user_id, g.scope, g.revoked_at as grant_revoked_at
+           from authorization_codes c join grants g on g.id = c.grant_id where c.hash = ?`),
+      // The condition on consumed_at makes this update the arbiter between concurrent redemptions.
+      codeConsume: db.prepare(
+        `update authorization_codes set consumed_at = ?
+          where hash = ? and consumed_at is null and expires_at > ?
+            and exists (select 1 from grants g where g.id = grant_id and g.revoked_at is null)`),
+      accessInsert: db.prepare(
+        'insert into access_tokens (hash, grant_id, scope, created_at, expires_at) values (?, ?, ?, ?, ?)'),
+      accessInsertIfLive: db.prepare(
+        `insert into access_tokens (hash, grant_id, scope, created_at, expires_at)
+         select ?, id, ?, ?, ? from grants where id = ? and revoked_at is null`),
+      accessFind: db.prepare(
+        `select a.grant_id, a.scope, a.created_at, a.expires_at, g.client_id, g.user_id, g.revoked_at as grant_revoked_at
+           from access_tokens a join grants g on g.id = a.grant_id
+          where a.hash = ? and a.expires_at > ? and g.revoked_at is null`),
+      accessFindAny: db.prepare(
+        `select a.grant_id, a.scope, a.created_at, a.expires_at, g.client_id, g.user_id, g.revoked_at as grant_revoked_at
+           from access_tokens a join grants g on g.id = a.grant_id where a.hash = ?`),
+      accessDelete: db.prepare('delete from access_tokens where hash = ?'),
+      refreshInsert: db.prepare('insert into refresh_tokens (hash, grant_id, created_at, rotated_at) values (?, ?, ?, null)'),
+      refreshFind: db.prepare(
+        `select r.hash, r.grant_id, r.created_at, r.rotated_at, g.client_id, g.user_id, g.scope,
+                g.revoked_at as grant_revoked_at, c.refresh_token_rotation as client_rotation
+           from refresh_tokens r join grants g on g.id = r.grant_id join clients c on c.id = g.client_id
+          where r.hash = ?`),
+      // Like codeConsume, the condition on rotated_at decides which of concurrent rotations wins.
+      refreshRetire: db.prepare(
+        `update refresh_tokens set rotated_at = ?
+          where hash = ? and rotated_at is null
+            and exists (select 1 from grants g where g.id = grant_id and g.revoked_at is null)`),
+      connections: db.prepare(
+        `select g.client_id, c.name as client_name, group_concat(g.scope, ' ') as scopes,
+                min(g.created_at) as first_authorized_at, max(g.last_used_at) as last_used_at
+           from grants g join clients c on c.id = g.client_id
+          where g.user_id = ? and g.revoked_at is null
+          group by g.client_id, c.name
+          order by c.name, g.client_id`),
+    };
+  }
+
+  async createWithCode(grant: Grant, code: NewCode): Promise<void> {
+    const q = this.#q;
+    this.#db.transaction(() => {
+      q.grantInsert.run(grant.id, grant.clientId, grant.userId, grant.scope, grant.createdAt);
+      q.codeInsert.run(code.hash, code.grantId, code.redirectUri, code.redirectUriGiven ? 1 : 0, code.codeChallenge,
+        code.createdAt, code.expiresAt);
+    })();
+  }
+
+  async findCode(hash: string): Promise<CodeRecord | undefined> {
+    const row = this.#q.codeFind.get(hash) as Row | undefined;
+    if (!row) return undefined;
+    return {
+      hash: row.hash as string,
+      grantId: row.grant_id as string,
+      clientId: row.client_id as string,
+      userId: row.user_id as string,
+      scope: row.scope as string,
+      redirectUri: row.redirect_uri as string,
+      redirectUriGiven: Boolean(row.redirect_uri_given),
+      codeChallenge: nullableString(row.code_challenge),
+      expiresAt: Number(row.expires_at),
+      consumedAt: nullableNumber(row.consumed_at),
+      grantRevokedAt: nullableNumber(row.grant_revoked_at),
+    };
+  }
+
+  async redeemCode(hash: string, now: number, access: NewAccessToken, refresh: NewRefreshToken): Promise<boolean> {
+    const q = this.#q;
+    return this.#db.transaction(() => {
+      if (q.codeConsume.run(now, hash, now).changes !== 1) return false;
+      q.accessInsert.run(access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt);
+      q.refreshInsert.run(refresh.hash, refresh.grantId, refresh.createdAt);
+      q.grantTouch.run(now, access.grantId, now - TOUCH_INTERVAL_MS);
+      return true;
+    }).immediate();
+  }
+
+  async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = this.#q.refreshFind.get(hash) as Row | undefined;
+    if (!row) return undefined;
+    return {
+      hash: row.hash as string,
+      grantId: row.grant_id as string,
+      clientId: row.client_id as string,
+      userId: row.user_id as string,
+      scope: row.scope as string,
+      createdAt: Number(row.created_at),
+      rotatedAt: nullableNumber(row.rotated_at),
+      clientRotation: row.client_rotation === null || row.client_rotation === undefined ? null : Boolean(row.client_rotation),
+      grantRevokedAt: nullableNumber(row.grant_revoked_at),
+    };
+  }
+
+  async issueAccessToken(access: NewAccessToken): Promise<boolean> {
+    const q = this.#q;
+    const inserted = q.accessInsertIfLive.run(access.hash, access.scope, access.createdAt, access.expiresAt, access.grantId).changes === 1;
+    if (inserted) q.grantTouch.run(access.createdAt, access.grantId, access.createdAt - TOUCH_INTERVAL_MS);
+    return inserted;
+  }
+
+  async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken, access: NewAccessToken): Promise<boolean> {
+    const q = this.#q;
+    return this.#db.transaction(() => {
+      if (q.refreshRetire.run(now, hash).changes !== 1) return false;
+      q.refreshInsert.run(successor.hash, successor.grantId, successor.createdAt);
+      q.accessInsert.run(access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt);
+      q.grantTouch.run(now, access.grantId, now - TOUCH_INTERVAL_MS);
+      return true;
+    }).immediate();
+  }
+
+  async findAccessToken(hash: string, now: number): Promise<AccessTokenRecord | undefined> {
+    const row = this.#q.accessFind.get(hash, now) as Row | undefined;
+    return row && toAccessToken(row);
+  }
+
+  async findAccessTokenAnyState(hash: string): Promise<(AccessTokenRecord & { grantRevokedAt: number | null }) | undefined> {
+    const row = this.#q.accessFindAny.get(hash) as Row | undefined;
+    return row && toAccessToken(row);
+  }
+
+  async deleteAccessToken(hash: string): Promise<void> {
+    this.#q.accessDelete.run(hash);
+  }
+
+  async revoke(grantId: string, now: number): Promise<void> {
+    this.#q.grantRevoke.run(now, grantId);
+  }
+
+  async revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<number> {
+    return this.#q.grantRevokeForUserAndClient.run(now, userId, clientId).changes;
+  }
+
+  async touch(grantId: string, now: number): Promise<void> {
+    this.#q.grantTouch.run(now, grantId, now - TOUCH_INTERVAL_MS);
+  }
+
+  async connections(userId: string): Promise<Connection[]> {
+    return (this.#q.connections.all(userId) as Row[]).map((row) => ({
+      clientId: row.client_id as string,
+      clientName: row.client_name as string,
+      scope: [...new Set(String(row.scopes).split(' ').filter(Boolean))].sort().join(' '),
+      firstAuthorizedAt: Number(row.first_authorized_at),
+      lastUsedAt: nullableNumber(row.last_used_at),
+    }));
+  }
+}
