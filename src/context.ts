@@ -3,6 +3,7 @@ import type { KeyedHasher } from './crypto/secrets.js';
 import type { Store } from './storage/types.js';
 import type { ClientAuthenticator } from './oauth/client-auth.js';
 import type { AuditLog } from './audit/audit-log.js';
+import type { AbuseLimits } from './security/abuse-limits.js';
 
 /** Returns the current time in milliseconds since the Unix epoch; tests pass a fake one. */
 export type Clock = () => number;
@@ -15,4 +16,5 @@ export interface Context {
   readonly clients: ClientAuthenticator;
   readonly now: Clock;
   readonly audit: AuditLog;
+  readonly limits: AbuseLimits;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
+import { AbuseLimits } from './security/abuse-limits.js';
 import type { Config } from './config/config.js';
 import type { Clock, Context } from './context.js';
 import { KeyedHasher } from './crypto/secrets.js';
@@ -12,14 +13,16 @@ import type { Store } from './storage/types.js';
 export async function createContext(config: Config, store?: Store, now: Clock = Date.now): Promise<Context> {
   const opened = store ?? (await openStore(config.databaseUrl));
   const key = config.secret !== undefined ? Buffer.from(config.secret, 'utf8') : await opened.storedHashKey();
+  const limits = new AbuseLimits();
   const hasher = new KeyedHasher(key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]));
   return {
     config,
     store: opened,
     hasher,
-    clients: new ClientAuthenticator(opened.clients, hasher),
+    clients: new ClientAuthenticator(opened.clients, hasher, limits, () => now()),
     now,
     audit: new AuditLog(opened.audit, () => now()),
+    limits,
   };
 }
 

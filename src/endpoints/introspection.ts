@@ -34,7 +34,7 @@ export function introspectionRoute(app: FastifyInstance, context: Context): void
     let answer: Introspection = { active: false };
     try {
       const token = required(parameters, 'token');
-      const client = await requireClient(context, credentials);
+      const client = await requireClient(context, request, credentials);
       const { store, hasher, now, config } = context;
       for (const kind of tokenKinds(token, parameters.token_type_hint)) {
         if (kind === 'access') {

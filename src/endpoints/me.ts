@@ -32,7 +32,12 @@ export async function authenticateBearer(context: Context, request: FastifyReque
     context.hasher.hash(PURPOSE.accessToken, match[1]),
     context.now(),
   );
-  if (!record) throw bearerError('invalid_token', 'The access token is invalid, expired or revoked.');
+  if (!record) {
+    // Only tokens that were never issued count as guessing; an expired one is normal traffic before a refresh.
+    const known = await context.store.grants.findAccessTokenAnyState(context.hasher.hash(PURPOSE.accessToken, match[1]));
+    if (!known) await context.limits.failOrThrow('unknownToken', [`address:${request.ip}`]);
+    throw bearerError('invalid_token', 'The access token is invalid, expired or revoked.');
+  }
   return record;
 }
 

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { PURPOSE } from '../grants/issue.js';
-import { invalidClient } from '../oauth/client-auth.js';
-import { OAuthError, invalidRequest } from '../oauth/errors.js';
+import { invalidClient, type PresentedCredentials } from '../oauth/client-auth.js';
+import { invalidRequest } from '../oauth/errors.js';
 import { required } from '../oauth/parameters.js';
 import type { Client } from '../storage/types.js';
 import { OAUTH_BODY_LIMIT, OAUTH_ROUTE_SCHEMA, auditRejection, readOAuthRequest } from './token.js';
@@ -15,9 +15,9 @@ export function tokenKinds(token: string, hint: string | undefined): Array<'acce
 }
 
 /** Authenticates the calling client, which RFC 7009 §2.1 and RFC 7662 §2.1 both require. */
-export async function requireClient(context: Context, credentials: Awaited<ReturnType<typeof readOAuthRequest>>['credentials']): Promise<Client> {
+export async function requireClient(context: Context, request: FastifyRequest, credentials: PresentedCredentials | undefined): Promise<Client> {
   if (!credentials) throw invalidClient('basic', 'Client authentication is required: use HTTP Basic or client_id and client_secret.');
-  return context.clients.authenticate(credentials);
+  return context.clients.authenticate(credentials, request.ip);
 }
 
 /** POST /api/zapier/revoke (RFC 7009). Revoking a refresh token revokes its whole grant, access tokens included. */
@@ -26,7 +26,7 @@ export function revocationRoute(app: FastifyInstance, context: Context): void {
     const { parameters, credentials } = readOAuthRequest(request);
     try {
       const token = required(parameters, 'token');
-      const client = await requireClient(context, credentials);
+      const client = await requireClient(context, request, credentials);
       const { store, hasher, now } = context;
       for (const kind of tokenKinds(token, parameters.token_type_hint)) {
         const found = kind === 'access'
@@ -49,7 +49,7 @@ export function revocationRoute(app: FastifyInstance, context: Context): void {
         break;
       }
     } catch (error) {
-      if (error instanceof OAuthError) auditRejection(context, request, error, credentials);
+      auditRejection(context, request, error, credentials);
       throw error;
     }
     // RFC 7009 §2.2: 200 whether or not the token existed, so the response tells nothing about it.

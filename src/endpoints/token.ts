@@ -49,10 +49,10 @@ export function tokenRoute(app: FastifyInstance, context: Context): void {
     try {
       switch (grantType) {
         case 'authorization_code':
-          issued = await exchangeCode(context, parameters, credentials);
+          issued = await exchangeCode(context, parameters, credentials, request.ip);
           break;
         case 'refresh_token':
-          issued = await refreshAccessToken(context, parameters, credentials);
+          issued = await refreshAccessToken(context, parameters, credentials, request.ip);
           break;
         default:
           throw new OAuthError('unsupported_grant_type', `The grant type ${printable(grantType)} is not supported; use authorization_code or refresh_token.`);

@@ -14,6 +14,7 @@ export async function exchangeCode(
   context: Context,
   parameters: Parameters,
   credentials: PresentedCredentials | undefined,
+  address: string,
 ): Promise<TokenResponse & { grantId: string; userId: string; clientId: string }> {
   if (!credentials) {
     // readClientCredentials returns nothing only when client_id or client_secret is absent.
@@ -22,13 +23,17 @@ export async function exchangeCode(
     throw invalidRequest('Client credentials are missing.');
   }
   const code = required(parameters, 'code');
-  const client = await context.clients.authenticate(credentials);
+  const client = await context.clients.authenticate(credentials, address);
   const { store, hasher, now } = context;
   const codeHash = hasher.hash(PURPOSE.code, code);
   const record = await store.grants.findCode(codeHash);
 
+  if (!record) {
+    await context.limits.failOrThrow('unknownToken', [`address:${address}`]);
+    throw invalidGrant('The authorization code is invalid.');
+  }
   // RFC 6749 §4.1.3: the code must have been issued to the authenticated client.
-  if (!record || record.clientId !== client.id) throw invalidGrant('The authorization code is invalid.');
+  if (record.clientId !== client.id) throw invalidGrant('The authorization code is invalid.');
   if (record.consumedAt !== null) {
     // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
     await store.grants.revoke(record.grantId, now());

@@ -25,14 +25,16 @@ export async function refreshAccessToken(
   context: Context,
   parameters: Parameters,
   credentials: PresentedCredentials | undefined,
+  address: string,
 ): Promise<TokenResponse & { grantId: string; userId: string; clientId: string; rotated: boolean }> {
   const refreshToken = required(parameters, 'refresh_token');
-  const client = credentials ? await context.clients.authenticate(credentials) : undefined;
+  const client = credentials ? await context.clients.authenticate(credentials, address) : undefined;
   const claimedClientId = client?.id ?? parameters.client_id;
 
   const { store, hasher, now, config } = context;
   const hash = hasher.hash(PURPOSE.refreshToken, refreshToken);
   const record = await store.grants.findRefreshToken(hash);
+  if (!record) await context.limits.failOrThrow('unknownToken', [`address:${address}`]);
   if (!record || record.grantRevokedAt !== null) throw invalidGrant('The refresh token is invalid or has been revoked.');
   // RFC 6749 §6: the refresh token must have been issued to the client that presents it.
   if (claimedClientId !== undefined && claimedClientId !== record.clientId) {

@@ -1,4 +1,5 @@
 import { OAuthError } from '../oauth/errors.js';
+import { LimitExceeded } from '../security/abuse-limits.js';
 
 /** Database failures that are worth a retry: a busy or unreachable database, never a bad request. */
 export function isTemporaryStorageFailure(error: unknown): boolean {
@@ -19,6 +20,13 @@ export function isTemporaryStorageFailure(error: unknown): boolean {
  */
 export function toOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
+  if (error instanceof LimitExceeded) {
+    return new OAuthError('temporarily_unavailable', 'Too many failed attempts; retry after the delay in Retry-After.', {
+      status: 429,
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+      cause: error,
+    });
+  }
   const fastifyError = error as { code?: string; statusCode?: number; message?: string };
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { constantTimeEqual, verifyPassword, type KeyedHasher } from '../crypto/secrets.js';
-import type { Client, ClientStore } from '../storage/types.js';
+import type { Client, ClientStore, SecretKind } from '../storage/types.js';
+import { LimitExceeded, type AbuseLimits } from '../security/abuse-limits.js';
 import { OAuthError, invalidRequest } from './errors.js';
 
 /** Client credentials as presented on a request, and how they were presented. */
@@ -74,30 +75,59 @@ export function readClientCredentials(
  */
 export class ClientAuthenticator {
   readonly #cacheKey = randomBytes(32);
-  readonly #verified = new Map<string, { storedHash: string; secretHash: string }>();
+  readonly #verified = new Map<string, string>();
   static readonly #MAX_CACHED = 10_000;
 
-  constructor(private readonly clients: ClientStore, private readonly hasher: KeyedHasher) {}
+  constructor(
+    private readonly clients: ClientStore,
+    private readonly hasher: KeyedHasher,
+    private readonly limits: AbuseLimits,
+    private readonly now: () => number,
+  ) {}
 
-  /** Returns the client when the secret matches, otherwise throws invalid_client. */
-  async authenticate(credentials: PresentedCredentials): Promise<Client> {
+  /**
+   * Returns the client when the secret matches, otherwise throws invalid_client, or LimitExceeded once the
+   * client id or the address has failed too often. A correct secret is never refused for earlier failures,
+   * except an imported one that this process has not verified yet while the client id or address is blocked:
+   * that would cost a password hash per guess.
+   */
+  async authenticate(credentials: PresentedCredentials, address: string): Promise<Client> {
+    const keys = [`client:${credentials.clientId.slice(0, 200)}`, `address:${address}`];
     const client = await this.clients.findById(credentials.clientId);
     // Client ids are public, so an unknown one is rejected at once instead of spending a password hash on it.
-    if (!client) throw invalidClient(credentials.method);
-    if (!(await this.secretMatches(client, credentials.clientSecret))) throw invalidClient(credentials.method);
-    return client;
+    if (!client) {
+      await this.limits.failOrThrow('clientAuthFailure', keys);
+      throw invalidClient(credentials.method);
+    }
+    const secrets = [{ hash: client.secretHash, kind: client.secretKind }];
+    if (client.previousSecret && client.previousSecret.expiresAt > this.now()) secrets.push(client.previousSecret);
+    for (const secret of secrets) {
+      const cheap = secret.kind === 'hmac' || this.#isCached(client.id, secret.hash, credentials.clientSecret);
+      if (!cheap) {
+        const wait = await this.limits.blockedFor('clientAuthFailure', keys);
+        if (wait > 0) throw new LimitExceeded('clientAuthFailure', wait);
+      }
+      if (await this.#matches(client.id, secret, credentials.clientSecret)) return client;
+    }
+    await this.limits.failOrThrow('clientAuthFailure', keys);
+    throw invalidClient(credentials.method);
   }
 
-  async secretMatches(client: Client, secret: string): Promise<boolean> {
-    if (client.secretKind === 'hmac') {
-      return constantTimeEqual(this.hasher.hash(CLIENT_SECRET_PURPOSE, secret), client.secretHash);
-    }
-    const cacheHash = createHmac('sha256', this.#cacheKey).update(client.id).update('\0').update(secret).digest('base64url');
-    const cached = this.#verified.get(client.id);
-    if (cached && cached.storedHash === client.secretHash && constantTimeEqual(cached.secretHash, cacheHash)) return true;
-    if (!(await verifyPassword(secret, client.secretHash))) return false;
+  #cacheHash(clientId: string, secret: string): string {
+    return createHmac('sha256', this.#cacheKey).update(clientId).update('\0').update(secret).digest('base64url');
+  }
+
+  #isCached(clientId: string, storedHash: string, secret: string): boolean {
+    const cached = this.#verified.get(`${clientId}\0${storedHash}`);
+    return cached !== undefined && constantTimeEqual(cached, this.#cacheHash(clientId, secret));
+  }
+
+  async #matches(clientId: string, stored: { hash: string; kind: SecretKind }, secret: string): Promise<boolean> {
+    if (stored.kind === 'hmac') return constantTimeEqual(this.hasher.hash(CLIENT_SECRET_PURPOSE, secret), stored.hash);
+    if (this.#isCached(clientId, stored.hash, secret)) return true;
+    if (!(await verifyPassword(secret, stored.hash))) return false;
     if (this.#verified.size >= ClientAuthenticator.#MAX_CACHED) this.#verified.clear();
-    this.#verified.set(client.id, { storedHash: client.secretHash, secretHash: cacheHash });
+    this.#verified.set(`${clientId}\0${stored.hash}`, this.#cacheHash(clientId, secret));
     return true;
   }
 }

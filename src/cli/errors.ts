@@ -1,0 +1,14 @@
+/** A command-line argument that cannot be used. The CLI prints the message as one line and exits with status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A failure the operator can act on, such as an email that is already registered. Exit status 1. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+}
+
+/** Thrown when `--help` or `-h` appears among a command's arguments, so that the usage text is printed. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+}

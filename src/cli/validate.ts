@@ -1,0 +1,98 @@
+import { ALL_SCOPES, parseScope, scopesOutside } from '../oauth/scopes.js';
+import { UsageError } from './errors.js';
+
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
+
+/** Maximum length of an email address that the CLI accepts. */
+const MAX_EMAIL_LENGTH = 254;
+const MAX_NAME_LENGTH = 200;
+const MAX_CLIENT_ID_LENGTH = 200;
+/** Hosts on which a redirect URI may use plain http, because the traffic never leaves the machine. */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Returns `value` when it is present, otherwise throws a UsageError naming the option. */
+export function required<T>(value: T | undefined, option: string, example: string): T {
+  if (value === undefined) throw new UsageError(`${option} is required; add ${option} ${example}`);
+  return value;
+}
+
+/** Throws UsageError unless the address has one @, no whitespace, non-empty parts and at most 254 characters. */
+export function validateEmail(email: string): void {
+  const quoted = JSON.stringify(email);
+  if (email.length > MAX_EMAIL_LENGTH) {
+    throw new UsageError(`--email is ${email.length} characters long; an email address has at most ${MAX_EMAIL_LENGTH}`);
+  }
+  if (!/^[^@]+@[^@]+$/.test(email) || WHITESPACE_OR_CONTROL.test(email)) {
+    throw new UsageError(`--email ${quoted} is not a valid email address; use the form name@example.com`);
+  }
+}
+
+/** Throws UsageError unless a display name is non-blank, free of control characters and at most 200 characters. */
+export function validateName(name: string, option: string): void {
+  if (name.trim() === '') throw new UsageError(`${option} is empty; give a non-empty name`);
+  if (CONTROL_CHARACTER.test(name)) throw new UsageError(`${option} contains a control character; remove it`);
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new UsageError(`${option} is ${name.length} characters long; use at most ${MAX_NAME_LENGTH}`);
+  }
+}
+
+/**
+ * Throws UsageError unless `uri` can serve as a redirect URI: an absolute http(s) URL without a fragment
+ * (RFC 6749 §3.1.2) or user credentials, using https unless the host is a loopback name. The URI is later compared
+ * as an exact string, so it is checked as given and never normalized.
+ */
+export function validateRedirectUri(uri: string): void {
+  const quoted = JSON.stringify(uri);
+  if (WHITESPACE_OR_CONTROL.test(uri)) {
+    throw new UsageError(`--redirect-uri ${quoted} contains whitespace or a control character; remove it`);
+  }
+  if (!/^https?:\/\//i.test(uri)) {
+    throw new UsageError(`--redirect-uri ${quoted} is not an http(s) URL; use https://HOST/PATH`);
+  }
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new UsageError(`--redirect-uri ${quoted} is not a valid URL; use https://HOST/PATH`);
+  }
+  if (uri.includes('#')) {
+    throw new UsageError(`--redirect-uri ${quoted} contains a fragment (#...); redirect URIs must not have one`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(`--redirect-uri ${quoted} contains user credentials; remove the part before @`);
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new UsageError(
+      `--redirect-uri ${quoted} uses plain http; use https://, because http is allowed only for localhost, 127.0.0.1 and [::1]`);
+  }
+}
+
+/** Throws UsageError unless a client id is 1 to 200 printable ASCII characters without spaces. */
+export function validateClientId(clientId: string): void {
+  if (!/^[\x21-\x7e]+$/.test(clientId) || clientId.length > MAX_CLIENT_ID_LENGTH) {
+    throw new UsageError(
+      `--client-id ${JSON.stringify(clientId)} is invalid; use 1 to ${MAX_CLIENT_ID_LENGTH} printable ASCII characters without spaces`);
+  }
+}
+
+/** Parses `--scope`, which is space-separated like the OAuth scope parameter, into sorted unique known scopes. */
+export function parseScopeOption(value: string): string[] {
+  const scopes = parseScope(value);
+  if (scopes.length === 0) {
+    throw new UsageError(`--scope is empty; give space-separated scopes from: ${ALL_SCOPES.join(' ')}`);
+  }
+  const unknown = scopesOutside(scopes, ALL_SCOPES);
+  if (unknown.length > 0) {
+    throw new UsageError(`--scope contains unknown scope ${JSON.stringify(unknown[0])}; choose from: ${ALL_SCOPES.join(' ')}`);
+  }
+  return scopes;
+}
+
+/** Parses a true/false option value. */
+export function parseBooleanOption(value: string, option: string): boolean {
+  const normalized = value.trim().toLowerCase();
+  if (normalized === 'true') return true;
+  if (normalized === 'false') return false;
+  throw new UsageError(`${option} ${JSON.stringify(value)} is invalid; use true or false`);
+}
