@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { hashPassword } from '../../src/crypto/secrets.js';
+import { basicAuth, createAccount, harness, issueCode, type Harness } from '../helpers/fixtures.js';
+
+const post = (url: string, fields: Record<string, string>, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') => ({
+  method: 'POST' as const,
+  url,
+  remoteAddress,
+  payload: new URLSearchParams(fields).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+});
+
+describe('abuse limits', () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness();
+  });
+  after(async () => h.close());
+
+  test('failed client authentication is limited per client id', async () => {
+    const account = await createAccount(h.context);
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      // Each attempt from another address, as a distributed guesser would send them.
+      const response = await h.app.inject(post('/api/zapier/revoke', { token: 'rtk_x' }, { authorization: basicAuth(account.client.id, `wrong-${i}`) }, `10.0.0.${i + 1}`));
+      statuses.push(response.statusCode);
+    }
+    assert.deepEqual(statuses.slice(0, 20), Array(20).fill(401));
+    assert.equal(statuses[20], 429);
+    const limited = await h.app.inject(post('/api/zapier/revoke', { token: 'rtk_x' }, { authorization: basicAuth(account.client.id, 'wrong-again') }, '10.0.1.1'));
+    assert.equal(limited.statusCode, 429);
+    assert.match(String(limited.headers['retry-after']), /^\d+$/);
+    assert.equal(limited.json().error, 'temporarily_unavailable');
+    // The real client keeps working: only failures are limited.
+    const code = await issueCode(h.context, account);
+    const ok = await h.app.inject(post('/api/zapier/token', { grant_type: 'authorization_code', code, redirect_uri: account.redirectUri }, { authorization: basicAuth(account.client.id, account.clientSecret) }, '10.0.1.1'));
+    assert.equal(ok.statusCode, 200, ok.body);
+  });
+
+  test('blocked imported secrets are not verified until a success was seen', async () => {
+    const secret = 'imported-secret-of-unknown-strength';
+    const account = await createAccount(h.context, { secretKind: 'scrypt', secretHash: await hashPassword(secret) });
+    const attempt = (candidate: string, address: string) =>
+      h.app.inject(post('/api/zapier/introspect', { token: 'atk_x' }, { authorization: basicAuth(account.client.id, candidate) }, address));
+    assert.equal((await attempt(secret, '10.1.0.1')).statusCode, 200);
+    for (let i = 0; i < 20; i++) await attempt(`guess-${i}`, `10.1.1.${i + 1}`);
+    assert.equal((await attempt('guess-x', '10.1.2.1')).statusCode, 429);
+    // The secret verified before the block is cached, so the client still passes.
+    assert.equal((await attempt(secret, '10.1.2.2')).statusCode, 200);
+  });
+
+  test('unknown refresh tokens are limited per address, live ones are not', async () => {
+    const account = await createAccount(h.context);
+    const code = await issueCode(h.context, account);
+    const tokens = (await h.app.inject(post('/api/zapier/token', { grant_type: 'authorization_code', code, client_id: account.client.id, client_secret: account.clientSecret, redirect_uri: account.redirectUri }))).json();
+    const address = '10.2.0.1';
+    let last = 0;
+    for (let i = 0; i < 101; i++) {
+      last = (await h.app.inject(post('/api/zapier/token', { grant_type: 'refresh_token', refresh_token: `rtk_guess_${i}` }, {}, address))).statusCode;
+    }
+    assert.equal(last, 429);
+    const live = await h.app.inject(post('/api/zapier/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, {}, address));
+    assert.equal(live.statusCode, 200, live.body);
+    const elsewhere = await h.app.inject(post('/api/zapier/token', { grant_type: 'refresh_token', refresh_token: 'rtk_guess_x' }, {}, '10.2.0.2'));
+    assert.equal(elsewhere.statusCode, 400);
+  });
+
+  test('expired access tokens at me do not count as guessing', async () => {
+    const account = await createAccount(h.context);
+    const address = '10.3.0.1';
+    const tokens = [];
+    for (let i = 0; i < 3; i++) {
+      const code = await issueCode(h.context, account);
+      tokens.push((await h.app.inject(post('/api/zapier/token', { grant_type: 'authorization_code', code, client_id: account.client.id, client_secret: account.clientSecret, redirect_uri: account.redirectUri }))).json().access_token);
+    }
+    h.clock.advance(3601);
+    for (let i = 0; i < 150; i++) {
+      const response = await h.app.inject({ method: 'GET', url: '/api/zapier/me', remoteAddress: address, headers: { authorization: `Bearer ${tokens[i % 3]}` } });
+      assert.equal(response.statusCode, 401);
+    }
+  });
+});
