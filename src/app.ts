@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Context } from './context.js';
 import { meRoute } from './endpoints/me.js';
 import { tokenRoute } from './endpoints/token.js';
 import { toOAuthError } from './http/error-mapping.js';
+import { LimitExceeded } from './security/abuse-limits.js';
 import { loggerOptions } from './http/logging.js';
 import { pagesPlugin } from './pages/plugin.js';
 import { openapiRoute } from './endpoints/openapi.js';
 import { introspectionRoute } from './endpoints/introspection.js';
 import { metadataRoute } from './endpoints/metadata.js';
 import { revocationRoute } from './endpoints/revocation.js';
+import { operationsRoutes } from './endpoints/operations.js';
 
 export interface AppOptions {
   /** Log destination; defaults to stdout. Tests pass a stream to capture lines. */
@@ -20,6 +22,9 @@ export interface AppOptions {
 /** Sends an OAuthError as RFC 6749 §5.2 JSON, logging 4xx at info and 5xx with the cause at error. */
 export function sendOAuthError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const oauthError = toOAuthError(error);
+  if (oauthError.status === 429 && oauthError.cause instanceof LimitExceeded) {
+    request.server.context.metrics.limitRejections.inc({ limit: oauthError.cause.kind });
+  }
   if (oauthError.status >= 500) {
     request.log.error({ err: oauthError.cause ?? oauthError, code: oauthError.code }, 'request failed');
   } else {
@@ -43,7 +48,8 @@ async function apiPlugin(app: FastifyInstance, context: Context): Promise<void> 
 
 /** Builds the Fastify application without listening, so tests can use inject(). */
 export async function buildApp(context: Context, options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+  // Fastify infers a logger type from these options that no plugin signature expects; the base type is enough.
+  const app: FastifyInstance = Fastify({
     logger: loggerOptions(context.config.logLevel, options.logStream),
     genReqId: () => randomUUID(),
     trustProxy: false,
@@ -52,12 +58,14 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-  });
+  }) as unknown as FastifyInstance;
   app.decorate('context', context);
   context.audit.useLogger(app.log);
+  context.metrics.instrument(app);
   app.addHook('onClose', async () => context.audit.flush());
 
   await app.register(apiPlugin, context);
+  operationsRoutes(app, context);
   await app.register(pagesPlugin, context);
 
   app.setNotFoundHandler((request, reply) => {
@@ -68,7 +76,7 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     return reply.code(404).type('text/html; charset=utf-8').send(notFoundPage());
   });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendOAuthError(error, request, reply));
-  return app as unknown as FastifyInstance;
+  return app;
 }
 
 function notFoundPage(): string {

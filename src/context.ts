@@ -4,6 +4,7 @@ import type { Store } from './storage/types.js';
 import type { ClientAuthenticator } from './oauth/client-auth.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { AbuseLimits } from './security/abuse-limits.js';
+import type { Metrics } from './http/metrics.js';
 
 /** Returns the current time in milliseconds since the Unix epoch; tests pass a fake one. */
 export type Clock = () => number;
@@ -17,4 +18,7 @@ export interface Context {
   readonly now: Clock;
   readonly audit: AuditLog;
   readonly limits: AbuseLimits;
+  readonly metrics: Metrics;
+  /** Set when the server stops accepting traffic, so /readyz turns unready before the listener closes. */
+  readonly lifecycle: { draining: boolean };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AbuseLimits } from './security/abuse-limits.js';
+import { Metrics } from './http/metrics.js';
 import type { Config } from './config/config.js';
 import type { Clock, Context } from './context.js';
 import { KeyedHasher } from './crypto/secrets.js';
@@ -23,6 +24,8 @@ export async function createContext(config: Config, store?: Store, now: Clock = 
     now,
     audit: new AuditLog(opened.audit, () => now()),
     limits,
+    metrics: new Metrics(opened),
+    lifecycle: { draining: false },
   };
 }
 
@@ -34,10 +37,17 @@ export async function runServer(config: Config): Promise<FastifyInstance> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'shutting down');
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    context.lifecycle.draining = true;
+    // A request that never ends must not keep the process alive forever.
+    setTimeout(() => {
+      app.log.error('shutdown did not finish within 10 s; exiting');
+      process.exit(1);
+    }, 10_000).unref();
     await app.close();
     await context.audit.flush();
     await context.store.close();
+    app.log.info('stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

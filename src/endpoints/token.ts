@@ -9,6 +9,8 @@ import { OAuthError } from '../oauth/errors.js';
 import { printable, readParameters, required } from '../oauth/parameters.js';
 import { OAUTH_ERROR_SCHEMA, TOKEN_RESPONSE_SCHEMA } from './schemas.js';
 
+const KNOWN_GRANTS = new Set(['authorization_code', 'refresh_token']);
+
 /** Body size limit of the OAuth endpoints; real requests are a few hundred bytes. */
 export const OAUTH_BODY_LIMIT = 64 * 1024;
 
@@ -59,8 +61,11 @@ export function tokenRoute(app: FastifyInstance, context: Context): void {
       }
     } catch (error) {
       auditRejection(context, request, error, credentials);
+      const outcome = error instanceof OAuthError ? error.code : 'error';
+      context.metrics.tokens.inc({ grant_type: KNOWN_GRANTS.has(grantType) ? grantType : 'other', outcome });
       throw error;
     }
+    context.metrics.tokens.inc({ grant_type: grantType, outcome: 'issued' });
     const { grantId, userId, clientId, ...response } = issued;
     context.audit.record({
       event: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued',

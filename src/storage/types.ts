@@ -278,6 +278,8 @@ export interface Store {
   purge(now: number, retiredBefore: number, batchSize: number): Promise<PurgeResult>;
   /** Checks that the database answers. */
   ping(): Promise<void>;
+  /** Connection pool usage, for stores that pool connections. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /** Creates or upgrades the schema; returns the versions it applied. */
   migrate(): Promise<number[]>;
   /** Returns the random key kept in the database for keyed hashes, creating it on first use. */
