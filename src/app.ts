@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Context } from './context.js';
 import { meRoute } from './endpoints/me.js';
@@ -28,7 +28,7 @@ export function sendOAuthError(error: unknown, request: FastifyRequest, reply: F
   if (oauthError.status >= 500) {
     request.log.error({ err: oauthError.cause ?? oauthError, code: oauthError.code }, 'request failed');
   } else {
-    request.log.info({ error: oauthError.code, description: oauthError.description }, 'request rejected');
+    request.logDetails = { ...request.logDetails, error: oauthError.code, description: oauthError.description };
   }
   reply.code(oauthError.status).headers(oauthError.headers).header('cache-control', 'no-store');
   return reply.type('application/json; charset=utf-8').send(oauthError.toJSON());
@@ -58,8 +58,12 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // One line per request, written when the response is sent (see logRequests below).
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   app.decorate('context', context);
+  app.decorateRequest('logDetails', null);
+  logRequests(app);
   context.audit.useLogger(app.log);
   context.metrics.instrument(app);
   app.addHook('onClose', async () => context.audit.flush());
@@ -85,8 +89,20 @@ function notFoundPage(): string {
     + '<p>There is nothing at this address.</p></main></body></html>';
 }
 
+/** Logs one line per request when its response is sent, with what the handler added to request.logDetails. */
+function logRequests(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    request.log[level]({ req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 100) / 100, ...request.logDetails }, 'request completed');
+  });
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     context: Context;
+  }
+  interface FastifyRequest {
+    /** Fields a handler adds to the request's one log line, such as the client id or the OAuth error. */
+    logDetails: Record<string, unknown> | null;
   }
 }

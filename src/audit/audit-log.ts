@@ -35,10 +35,10 @@ export interface AuditEntry {
  * write of its own. Events still in the buffer when the process dies without close() are lost.
  */
 export class AuditLog {
-  #buffer: AuditEvent[] = [];
+  /** Buffered events by identity; repeats of one event within a flush interval are written once with a count. */
+  #buffer = new Map<string, { event: AuditEvent; count: number }>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
-
   #log: FastifyBaseLogger | undefined;
 
   constructor(
@@ -53,7 +53,7 @@ export class AuditLog {
   }
 
   record(entry: AuditEntry): void {
-    this.#buffer.push({
+    const event: AuditEvent = {
       at: this.now(),
       event: entry.event,
       outcome: entry.outcome,
@@ -62,8 +62,12 @@ export class AuditLog {
       grantId: entry.grantId ?? null,
       address: entry.address ?? null,
       detail: entry.detail ?? null,
-    });
-    if (this.#buffer.length >= 500) void this.flush();
+    };
+    const key = JSON.stringify([event.event, event.outcome, event.userId, event.clientId, event.grantId, event.address, event.detail]);
+    const buffered = this.#buffer.get(key);
+    if (buffered) buffered.count++;
+    else this.#buffer.set(key, { event, count: 1 });
+    if (this.#buffer.size >= 500) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.flushDelayMs).unref();
   }
 
@@ -71,8 +75,9 @@ export class AuditLog {
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#buffer;
-    this.#buffer = [];
+    const batch = [...this.#buffer.values()].map(({ event, count }) =>
+      count === 1 ? event : { ...event, detail: `${event.detail ? `${event.detail}; ` : ''}${count} times since ${new Date(event.at).toISOString()}` });
+    this.#buffer = new Map();
     if (batch.length === 0) return this.#flushing;
     this.#flushing = this.#flushing.then(async () => {
       try {

@@ -76,7 +76,7 @@ export function tokenRoute(app: FastifyInstance, context: Context): void {
       address: request.ip,
       detail: 'rotated' in issued && issued.rotated ? 'refresh token rotated' : null,
     });
-    request.log.info({ grant_type: grantType, client_id: clientId, grant_id: grantId }, 'token issued');
+    request.logDetails = { grant_type: grantType, client_id: clientId, grant_id: grantId };
     // RFC 6749 §5.1: token responses must not be cached.
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     const { rotated: _rotated, ...body } = response as TokenResponse & { rotated?: boolean };
