@@ -12,7 +12,7 @@ import type { Store } from './storage/types.js';
 
 /** Builds the shared context: opens and migrates the database, then loads the hash key. */
 export async function createContext(config: Config, store?: Store, now: Clock = Date.now): Promise<Context> {
-  const opened = store ?? (await openStore(config.databaseUrl));
+  const opened = store ?? (await openStore(config));
   const key = config.secret !== undefined ? Buffer.from(config.secret, 'utf8') : await opened.storedHashKey();
   const limits = new AbuseLimits();
   const hasher = new KeyedHasher(key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]));

@@ -6,6 +6,13 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly databaseUrl: string;
+  /** Maximum number of pooled PostgreSQL connections. SQLite ignores it. */
+  readonly databasePoolSize: number;
+  /**
+   * Seconds to wait for a PostgreSQL connection or statement before failing, so that a slow database fails
+   * requests fast instead of holding them. SQLite ignores it.
+   */
+  readonly databaseTimeout: number;
   /** Public base URL without a trailing slash, used in metadata and absolute links. */
   readonly issuer: string;
   readonly logLevel: LogLevel;
@@ -38,6 +45,8 @@ export const SETTINGS = {
   host: { env: 'KIWIFORM_HOST', flag: '--host' },
   port: { env: 'KIWIFORM_PORT', flag: '--port' },
   databaseUrl: { env: 'KIWIFORM_DATABASE_URL', flag: '--database-url' },
+  databasePoolSize: { env: 'KIWIFORM_DATABASE_POOL_SIZE', flag: '--database-pool-size' },
+  databaseTimeout: { env: 'KIWIFORM_DATABASE_TIMEOUT', flag: '--database-timeout' },
   issuer: { env: 'KIWIFORM_ISSUER', flag: '--issuer' },
   logLevel: { env: 'KIWIFORM_LOG_LEVEL', flag: '--log-level' },
   accessTokenTtl: { env: 'KIWIFORM_ACCESS_TOKEN_TTL', flag: '--access-token-ttl' },
@@ -113,6 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
     host,
     port,
     databaseUrl,
+    databasePoolSize: numberOf('databasePoolSize', 10, 1, 1000),
+    databaseTimeout: numberOf('databaseTimeout', 5, 1, 3600),
     issuer,
     logLevel,
     accessTokenTtl: numberOf('accessTokenTtl', 3600, 1, 86_400 * 30),

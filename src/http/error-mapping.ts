@@ -1,15 +1,20 @@
 import { OAuthError } from '../oauth/errors.js';
 import { LimitExceeded } from '../security/abuse-limits.js';
 
-/** Database failures that are worth a retry: a busy or unreachable database, never a bad request. */
+/**
+ * Database failures that are worth a retry: a busy, slow or unreachable database, never a bad request.
+ * PostgreSQL SQLSTATEs: 08xxx connection exceptions, 40001 serialization failure, 40P01 deadlock, 53xxx
+ * insufficient resources (53300 is too many connections), 57014 query canceled (statement_timeout), 57P01-03
+ * server shutting down or not yet accepting connections. The messages are those of the pg client and pool.
+ */
 export function isTemporaryStorageFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = 'code' in error ? String(error.code) : '';
   return (
     /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/.test(code) ||
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|57P0[1-3]|53300|08\w{3})$/.test(code) ||
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08\w{3}|40001|40P01|53\w{3}|57014|57P0[1-3])$/.test(code) ||
     error.message === 'The database connection is not open' ||
-    /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection error and is not queryable/i.test(error.message)
   );
 }
 

@@ -12,6 +12,7 @@ import { CLIENT_SECRET_PURPOSE } from '../../src/oauth/client-auth.js';
 import { ALL_SCOPES } from '../../src/oauth/scopes.js';
 import { createContext } from '../../src/server.js';
 import type { Client } from '../../src/storage/types.js';
+import { createTestDatabase, type DatabaseKind } from './databases.js';
 
 /** A fake clock that tests move forward by hand. */
 export class FakeClock {
@@ -32,12 +33,32 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Builds the app on a fresh SQLite file in a temporary folder, with a fake clock and captured logs. */
-export async function harness(env: Record<string, string> = {}): Promise<Harness> {
+/**
+ * Builds the app on a fresh database with a fake clock and captured logs. The database is a SQLite file in a
+ * temporary folder, or a new PostgreSQL database when `database` is 'postgres'; close() deletes either. A
+ * KIWIFORM_DATABASE_URL in `env` is used as given and left in place, so its creator cleans it up.
+ */
+export async function harness(env: Record<string, string> = {}, database: DatabaseKind = 'sqlite'): Promise<Harness> {
+  const owned = env.KIWIFORM_DATABASE_URL === undefined && database === 'postgres' ? await createTestDatabase('postgres') : undefined;
   const directory = mkdtempSync(join(tmpdir(), 'kiwiform-test-'));
-  const config = loadConfig({ KIWIFORM_DATABASE_URL: `sqlite:${join(directory, 'kiwiform.db')}`, KIWIFORM_LOG_LEVEL: 'info', ...env });
+  const cleanup = async (): Promise<void> => {
+    try {
+      await owned?.cleanup();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  };
+
+  let context: Context;
   const clock = new FakeClock();
-  const context = await createContext(config, undefined, clock.now);
+  try {
+    const databaseUrl = owned?.url ?? `sqlite:${join(directory, 'kiwiform.db')}`;
+    const config = loadConfig({ KIWIFORM_DATABASE_URL: databaseUrl, KIWIFORM_LOG_LEVEL: 'info', ...env });
+    context = await createContext(config, undefined, clock.now);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
   let output = '';
   const logStream = new Writable({
     write(chunk, _encoding, done) {
@@ -54,9 +75,12 @@ export async function harness(env: Record<string, string> = {}): Promise<Harness
     directory,
     logs: () => output,
     async close() {
-      await app.close();
-      await context.store.close();
-      rmSync(directory, { recursive: true, force: true });
+      try {
+        await app.close();
+        await context.store.close();
+      } finally {
+        await cleanup();
+      }
     },
   };
 }

@@ -39,6 +39,8 @@ export interface ServerProcess {
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   stop(): Promise<number | null>;
+  /** Kills the process at once with SIGKILL, as a crash would. */
+  kill(): void;
 }
 
 /** Starts `kiwiform serve` as a child process on a free port with a fresh SQLite file, and waits until it answers. */
@@ -58,7 +60,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited with ${child.exitCode ?? child.signalCode}: ${output}`);
     try {
       if ((await fetch(`${base}/healthz`)).ok) break;
     } catch {
@@ -74,10 +76,13 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     output: () => output,
     stop: () =>
       new Promise((done) => {
-        if (child.exitCode !== null) return done(child.exitCode);
+        if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
         child.once('exit', (code) => done(code));
         child.kill('SIGTERM');
       }),
+    kill: () => {
+      child.kill('SIGKILL');
+    },
   };
 }
 

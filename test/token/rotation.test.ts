@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, harness, issueCode, type Harness, type TestAccount } from '../helpers/fixtures.js';
+import { DATABASES, skipReason } from '../helpers/databases.js';
 
 const form = (fields: Record<string, string>) => ({
   method: 'POST' as const,
@@ -19,94 +20,98 @@ async function connect(h: Harness, account: TestAccount): Promise<{ access_token
 const refresh = (h: Harness, token: string) => h.app.inject(form({ grant_type: 'refresh_token', refresh_token: token }));
 const me = (h: Harness, token: string) => h.app.inject({ method: 'GET', url: '/api/zapier/me', headers: { authorization: `Bearer ${token}` } });
 
-describe('refresh token rotation, server-wide', () => {
-  let h: Harness;
-  before(async () => {
-    h = await harness({ KIWIFORM_REFRESH_TOKEN_ROTATION: 'true', KIWIFORM_REFRESH_TOKEN_GRACE: '60' });
-  });
-  after(async () => h.close());
+for (const database of DATABASES) {
+  describe(`${database} database`, { skip: skipReason(database) }, () => {
+    describe('refresh token rotation, server-wide', () => {
+      let h: Harness;
+      before(async () => {
+        h = await harness({ KIWIFORM_REFRESH_TOKEN_ROTATION: 'true', KIWIFORM_REFRESH_TOKEN_GRACE: '60' }, database);
+      });
+      after(async () => h.close());
 
-  test('refresh returns a new refresh token', async () => {
-    const account = await createAccount(h.context);
-    const first = await connect(h, account);
-    const second = await refresh(h, first.refresh_token);
-    assert.equal(second.statusCode, 200, second.body);
-    assert.notEqual(second.json().refresh_token, first.refresh_token);
-    assert.match(second.json().refresh_token, /^rtk_/);
-    const third = await refresh(h, second.json().refresh_token);
-    assert.equal(third.statusCode, 200, third.body);
-    assert.notEqual(third.json().refresh_token, second.json().refresh_token);
-  });
+      test('refresh returns a new refresh token', async () => {
+        const account = await createAccount(h.context);
+        const first = await connect(h, account);
+        const second = await refresh(h, first.refresh_token);
+        assert.equal(second.statusCode, 200, second.body);
+        assert.notEqual(second.json().refresh_token, first.refresh_token);
+        assert.match(second.json().refresh_token, /^rtk_/);
+        const third = await refresh(h, second.json().refresh_token);
+        assert.equal(third.statusCode, 200, third.body);
+        assert.notEqual(third.json().refresh_token, second.json().refresh_token);
+      });
 
-  test('retired token within the grace window returns the same successor', async () => {
-    const account = await createAccount(h.context);
-    const first = await connect(h, account);
-    const second = (await refresh(h, first.refresh_token)).json();
-    h.clock.advance(59);
-    const again = await refresh(h, first.refresh_token);
-    assert.equal(again.statusCode, 200, again.body);
-    assert.equal(again.json().refresh_token, second.refresh_token);
-    assert.equal((await me(h, again.json().access_token)).statusCode, 200);
-  });
+      test('retired token within the grace window returns the same successor', async () => {
+        const account = await createAccount(h.context);
+        const first = await connect(h, account);
+        const second = (await refresh(h, first.refresh_token)).json();
+        h.clock.advance(59);
+        const again = await refresh(h, first.refresh_token);
+        assert.equal(again.statusCode, 200, again.body);
+        assert.equal(again.json().refresh_token, second.refresh_token);
+        assert.equal((await me(h, again.json().access_token)).statusCode, 200);
+      });
 
-  test('retired token after the grace window revokes the grant', async () => {
-    const account = await createAccount(h.context);
-    const first = await connect(h, account);
-    const second = (await refresh(h, first.refresh_token)).json();
-    h.clock.advance(61);
-    const replay = await refresh(h, first.refresh_token);
-    assert.equal(replay.statusCode, 400);
-    assert.equal(replay.json().error, 'invalid_grant');
-    assert.equal((await me(h, second.access_token)).statusCode, 401);
-    assert.equal((await refresh(h, second.refresh_token)).json().error, 'invalid_grant');
-    await h.context.audit.flush();
-    const events = await h.context.store.audit.list({ clientId: account.client.id, limit: 20 });
-    assert.ok(events.some((e) => e.event === 'refresh_token.reused'), JSON.stringify(events));
-  });
+      test('retired token after the grace window revokes the grant', async () => {
+        const account = await createAccount(h.context);
+        const first = await connect(h, account);
+        const second = (await refresh(h, first.refresh_token)).json();
+        h.clock.advance(61);
+        const replay = await refresh(h, first.refresh_token);
+        assert.equal(replay.statusCode, 400);
+        assert.equal(replay.json().error, 'invalid_grant');
+        assert.equal((await me(h, second.access_token)).statusCode, 401);
+        assert.equal((await refresh(h, second.refresh_token)).json().error, 'invalid_grant');
+        await h.context.audit.flush();
+        const events = await h.context.store.audit.list({ clientId: account.client.id, limit: 20 });
+        assert.ok(events.some((e) => e.event === 'refresh_token.reused'), JSON.stringify(events));
+      });
 
-  test('50 concurrent refreshes of one token all succeed with one successor', async () => {
-    const account = await createAccount(h.context);
-    const first = await connect(h, account);
-    const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(h, first.refresh_token)));
-    for (const response of responses) assert.equal(response.statusCode, 200, response.body);
-    assert.equal(new Set(responses.map((r) => r.json().refresh_token)).size, 1);
-    assert.equal(new Set(responses.map((r) => r.json().access_token)).size, 50);
-  });
-});
+      test('50 concurrent refreshes of one token all succeed with one successor', async () => {
+        const account = await createAccount(h.context);
+        const first = await connect(h, account);
+        const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(h, first.refresh_token)));
+        for (const response of responses) assert.equal(response.statusCode, 200, response.body);
+        assert.equal(new Set(responses.map((r) => r.json().refresh_token)).size, 1);
+        assert.equal(new Set(responses.map((r) => r.json().access_token)).size, 50);
+      });
+    });
 
-describe('refresh token rotation, per client', () => {
-  let h: Harness;
-  before(async () => {
-    h = await harness();
-  });
-  after(async () => h.close());
+    describe('refresh token rotation, per client', () => {
+      let h: Harness;
+      before(async () => {
+        h = await harness({}, database);
+      });
+      after(async () => h.close());
 
-  test('off by default', async () => {
-    const account = await createAccount(h.context);
-    const first = await connect(h, account);
-    const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(h, first.refresh_token)));
-    for (const response of responses) {
-      assert.equal(response.statusCode, 200, response.body);
-      assert.equal(response.json().refresh_token, first.refresh_token);
-    }
-  });
+      test('off by default', async () => {
+        const account = await createAccount(h.context);
+        const first = await connect(h, account);
+        const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(h, first.refresh_token)));
+        for (const response of responses) {
+          assert.equal(response.statusCode, 200, response.body);
+          assert.equal(response.json().refresh_token, first.refresh_token);
+        }
+      });
 
-  test('client setting turns it on', async () => {
-    const account = await createAccount(h.context, { refreshTokenRotation: true });
-    const first = await connect(h, account);
-    const second = await refresh(h, first.refresh_token);
-    assert.notEqual(second.json().refresh_token, first.refresh_token);
-  });
+      test('client setting turns it on', async () => {
+        const account = await createAccount(h.context, { refreshTokenRotation: true });
+        const first = await connect(h, account);
+        const second = await refresh(h, first.refresh_token);
+        assert.notEqual(second.json().refresh_token, first.refresh_token);
+      });
 
-  test('client setting turns it off against the server default', async () => {
-    const rotating = await harness({ KIWIFORM_REFRESH_TOKEN_ROTATION: 'true' });
-    try {
-      const account = await createAccount(rotating.context, { refreshTokenRotation: false });
-      const first = await connect(rotating, account);
-      const second = await refresh(rotating, first.refresh_token);
-      assert.equal(second.json().refresh_token, first.refresh_token);
-    } finally {
-      await rotating.close();
-    }
+      test('client setting turns it off against the server default', async () => {
+        const rotating = await harness({ KIWIFORM_REFRESH_TOKEN_ROTATION: 'true' }, database);
+        try {
+          const account = await createAccount(rotating.context, { refreshTokenRotation: false });
+          const first = await connect(rotating, account);
+          const second = await refresh(rotating, first.refresh_token);
+          assert.equal(second.json().refresh_token, first.refresh_token);
+        } finally {
+          await rotating.close();
+        }
+      });
+    });
   });
-});
+}

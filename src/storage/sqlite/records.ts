@@ -21,8 +21,9 @@ export class SqliteConsents implements ConsentStore {
   }
 
   async remember(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void> {
-    const merged = new Set([...(await this.find(userId, clientId)), ...scopes]);
-    this.#upsert.run(userId, clientId, [...merged].sort().join(' '), now);
+    // Read and write without yielding, so that two concurrent consents both keep their scopes.
+    const stored = (this.#find.get(userId, clientId) as string | undefined)?.split(' ').filter(Boolean) ?? [];
+    this.#upsert.run(userId, clientId, [...new Set([...stored, ...scopes])].sort().join(' '), now);
   }
 
   async forget(userId: string, clientId: string): Promise<void> {

@@ -1,0 +1,181 @@
+import type pg from 'pg';
+import type {
+  AccessTokenRecord, CodeRecord, Connection, Grant, GrantStore, NewAccessToken, NewCode, NewRefreshToken,
+  RefreshTokenRecord,
+} from '../types.js';
+import { nullableNumber, nullableString, type Row } from '../sqlite/rows.js';
+import { transaction } from './rows.js';
+
+/** Minimum time between two writes of a grant's last_used_at. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+const SQL = {
+  grantInsert: 'insert into grants (id, client_id, user_id, scope, created_at, revoked_at) values ($1, $2, $3, $4, $5, null)',
+  grantTouch: 'update grants set last_used_at = $1 where id = $2 and (last_used_at is null or last_used_at < $3)',
+  codeInsert: `insert into authorization_codes (hash, grant_id, redirect_uri, redirect_uri_given, code_challenge,
+      created_at, expires_at, consumed_at) values ($1, $2, $3, $4, $5, $6, $7, null)`,
+  // A concurrent redemption waits for this row's lock, then re-checks consumed_at against the committed row
+  // and updates nothing, so the condition on consumed_at decides which redemption wins.
+  codeConsume: `update authorization_codes set consumed_at = $1
+      where hash = $2 and consumed_at is null and expires_at > $1
+        and exists (select 1 from grants g where g.id = grant_id and g.revoked_at is null)`,
+  accessInsert: 'insert into access_tokens (hash, grant_id, scope, created_at, expires_at) values ($1, $2, $3, $4, $5)',
+  refreshInsert: 'insert into refresh_tokens (hash, grant_id, created_at, rotated_at) values ($1, $2, $3, null)',
+  // Like codeConsume, the condition on rotated_at decides which of concurrent rotations wins.
+  refreshRetire: `update refresh_tokens set rotated_at = $1
+      where hash = $2 and rotated_at is null
+        and exists (select 1 from grants g where g.id = grant_id and g.revoked_at is null)`,
+  accessColumns: `select a.grant_id, a.scope, a.created_at, a.expires_at, g.client_id, g.user_id, g.revoked_at as grant_revoked_at
+      from access_tokens a join grants g on g.id = a.grant_id`,
+} as const;
+
+function toAccessToken(row: Row): AccessTokenRecord & { grantRevokedAt: number | null } {
+  return {
+    grantId: row.grant_id as string,
+    clientId: row.client_id as string,
+    userId: row.user_id as string,
+    scope: row.scope as string,
+    createdAt: Number(row.created_at),
+    expiresAt: Number(row.expires_at),
+    grantRevokedAt: nullableNumber(row.grant_revoked_at),
+  };
+}
+
+/**
+ * Grants with their codes and tokens. Multi-row writes run in one transaction on one pooled connection.
+ * A grant revoked while a redemption is in flight may still receive that redemption's tokens, but every read
+ * checks the grant's revoked_at, so such tokens are never accepted.
+ */
+export class PostgresGrants implements GrantStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async createWithCode(grant: Grant, code: NewCode): Promise<void> {
+    await transaction(this.#pool, async (client) => {
+      await client.query(SQL.grantInsert, [grant.id, grant.clientId, grant.userId, grant.scope, grant.createdAt]);
+      await client.query(SQL.codeInsert, [code.hash, code.grantId, code.redirectUri, code.redirectUriGiven, code.codeChallenge,
+        code.createdAt, code.expiresAt]);
+    });
+  }
+
+  async findCode(hash: string): Promise<CodeRecord | undefined> {
+    const { rows } = await this.#pool.query(
+      `select c.*, g.client_id, g.user_id, g.scope, g.revoked_at as grant_revoked_at
+         from authorization_codes c join grants g on g.id = c.grant_id where c.hash = $1`, [hash]);
+    const row = rows[0] as Row | undefined;
+    if (!row) return undefined;
+    return {
+      hash: row.hash as string,
+      grantId: row.grant_id as string,
+      clientId: row.client_id as string,
+      userId: row.user_id as string,
+      scope: row.scope as string,
+      redirectUri: row.redirect_uri as string,
+      redirectUriGiven: Boolean(row.redirect_uri_given),
+      codeChallenge: nullableString(row.code_challenge),
+      expiresAt: Number(row.expires_at),
+      consumedAt: nullableNumber(row.consumed_at),
+      grantRevokedAt: nullableNumber(row.grant_revoked_at),
+    };
+  }
+
+  async redeemCode(hash: string, now: number, access: NewAccessToken, refresh: NewRefreshToken): Promise<boolean> {
+    return transaction(this.#pool, async (client) => {
+      if ((await client.query(SQL.codeConsume, [now, hash])).rowCount !== 1) return false;
+      await client.query(SQL.accessInsert, [access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt]);
+      await client.query(SQL.refreshInsert, [refresh.hash, refresh.grantId, refresh.createdAt]);
+      await client.query(SQL.grantTouch, [now, access.grantId, now - TOUCH_INTERVAL_MS]);
+      return true;
+    });
+  }
+
+  async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
+    const { rows } = await this.#pool.query(
+      `select r.hash, r.grant_id, r.created_at, r.rotated_at, g.client_id, g.user_id, g.scope,
+              g.revoked_at as grant_revoked_at, c.refresh_token_rotation as client_rotation
+         from refresh_tokens r join grants g on g.id = r.grant_id join clients c on c.id = g.client_id
+        where r.hash = $1`, [hash]);
+    const row = rows[0] as Row | undefined;
+    if (!row) return undefined;
+    return {
+      hash: row.hash as string,
+      grantId: row.grant_id as string,
+      clientId: row.client_id as string,
+      userId: row.user_id as string,
+      scope: row.scope as string,
+      createdAt: Number(row.created_at),
+      rotatedAt: nullableNumber(row.rotated_at),
+      clientRotation: row.client_rotation === null || row.client_rotation === undefined ? null : Boolean(row.client_rotation),
+      grantRevokedAt: nullableNumber(row.grant_revoked_at),
+    };
+  }
+
+  async issueAccessToken(access: NewAccessToken): Promise<boolean> {
+    const inserted = await this.#pool.query(
+      `insert into access_tokens (hash, grant_id, scope, created_at, expires_at)
+       select $1, id, $2, $3, $4 from grants where id = $5 and revoked_at is null`,
+      [access.hash, access.scope, access.createdAt, access.expiresAt, access.grantId]);
+    if (inserted.rowCount !== 1) return false;
+    await this.touch(access.grantId, access.createdAt);
+    return true;
+  }
+
+  async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken, access: NewAccessToken): Promise<boolean> {
+    return transaction(this.#pool, async (client) => {
+      if ((await client.query(SQL.refreshRetire, [now, hash])).rowCount !== 1) return false;
+      await client.query(SQL.refreshInsert, [successor.hash, successor.grantId, successor.createdAt]);
+      await client.query(SQL.accessInsert, [access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt]);
+      await client.query(SQL.grantTouch, [now, access.grantId, now - TOUCH_INTERVAL_MS]);
+      return true;
+    });
+  }
+
+  async findAccessToken(hash: string, now: number): Promise<AccessTokenRecord | undefined> {
+    const { rows } = await this.#pool.query(`${SQL.accessColumns} where a.hash = $1 and a.expires_at > $2 and g.revoked_at is null`, [hash, now]);
+    return rows[0] && toAccessToken(rows[0]);
+  }
+
+  async findAccessTokenAnyState(hash: string): Promise<(AccessTokenRecord & { grantRevokedAt: number | null }) | undefined> {
+    const { rows } = await this.#pool.query(`${SQL.accessColumns} where a.hash = $1`, [hash]);
+    return rows[0] && toAccessToken(rows[0]);
+  }
+
+  async deleteAccessToken(hash: string): Promise<void> {
+    await this.#pool.query('delete from access_tokens where hash = $1', [hash]);
+  }
+
+  async revoke(grantId: string, now: number): Promise<void> {
+    await this.#pool.query('update grants set revoked_at = $1 where id = $2 and revoked_at is null', [now, grantId]);
+  }
+
+  async revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<number> {
+    const result = await this.#pool.query(
+      'update grants set revoked_at = $1 where user_id = $2 and client_id = $3 and revoked_at is null', [now, userId, clientId]);
+    return result.rowCount ?? 0;
+  }
+
+  async touch(grantId: string, now: number): Promise<void> {
+    await this.#pool.query(SQL.grantTouch, [now, grantId, now - TOUCH_INTERVAL_MS]);
+  }
+
+  async connections(userId: string): Promise<Connection[]> {
+    // The "C" collation orders names bytewise, as SQLite does, whatever the database's locale.
+    const { rows } = await this.#pool.query(
+      `select g.client_id, c.name as client_name, string_agg(g.scope, ' ') as scopes,
+              min(g.created_at) as first_authorized_at, max(g.last_used_at) as last_used_at
+         from grants g join clients c on c.id = g.client_id
+        where g.user_id = $1 and g.revoked_at is null
+        group by g.client_id, c.name
+        order by c.name collate "C", g.client_id collate "C"`, [userId]);
+    return rows.map((row: Row) => ({
+      clientId: row.client_id as string,
+      clientName: row.client_name as string,
+      scope: [...new Set(String(row.scopes).split(' ').filter(Boolean))].sort().join(' '),
+      firstAuthorizedAt: Number(row.first_authorized_at),
+      lastUsedAt: nullableNumber(row.last_used_at),
+    }));
+  }
+}
