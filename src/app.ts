@@ -52,7 +52,9 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
   const app: FastifyInstance = Fastify({
     logger: loggerOptions(context.config.logLevel, options.logStream),
     genReqId: () => randomUUID(),
-    trustProxy: false,
+    trustProxy: typeof context.config.trustProxy === 'number'
+      ? ((hops: number) => (_address: string, hop: number) => hop < hops)(context.config.trustProxy)
+      : context.config.trustProxy,
     bodyLimit: 64 * 1024,
     // Reject __proto__ and constructor.prototype keys in JSON bodies instead of silently stripping them.
     onProtoPoisoning: 'error',

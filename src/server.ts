@@ -1,4 +1,7 @@
+import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pino from 'pino';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AbuseLimits } from './security/abuse-limits.js';
@@ -10,11 +13,20 @@ import { ClientAuthenticator } from './oauth/client-auth.js';
 import { openStore } from './storage/open-store.js';
 import type { Store } from './storage/types.js';
 
-/** Builds the shared context: opens and migrates the database, then loads the hash key. */
+/** Rows a purge deletes per statement, and how long retired refresh tokens are kept to detect their reuse. */
+const PURGE_BATCH_SIZE = 1000;
+const RETIRED_REFRESH_TOKEN_RETENTION_MS = 30 * 86_400_000;
+
+/** Builds the shared context: opens and migrates the database, loads the hash key, connects to Redis if set. */
 export async function createContext(config: Config, store?: Store, now: Clock = Date.now): Promise<Context> {
   const opened = store ?? (await openStore(config));
   const key = config.secret !== undefined ? Buffer.from(config.secret, 'utf8') : await opened.storedHashKey();
-  const limits = new AbuseLimits();
+  // Without an offline queue a Redis outage fails fast, and the limiter falls back to process memory.
+  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+  redis?.on('error', () => {
+    // ioredis reconnects by itself; the limiter's fallback covers the gap, so the event needs no handler.
+  });
+  const limits = new AbuseLimits(redis);
   const hasher = new KeyedHasher(key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]));
   return {
     config,
@@ -29,8 +41,34 @@ export async function createContext(config: Config, store?: Store, now: Clock = 
   };
 }
 
-/** Starts the HTTP server and stops it cleanly on SIGTERM or SIGINT. */
-export async function runServer(config: Config): Promise<FastifyInstance> {
+/** Closes what createContext opened: the audit buffer, the Redis connection and the database. */
+export async function closeContext(context: Context): Promise<void> {
+  await context.audit.flush();
+  await context.limits.close();
+  await context.store.close();
+}
+
+/** Deletes expired rows in batches now and then; each run is small and logged, a failure only logged. */
+function schedulePurge(app: FastifyInstance, context: Context): void {
+  const seconds = context.config.purgeInterval;
+  if (seconds === 0) return;
+  // Jitter keeps several workers or instances from purging in step.
+  const delay = (seconds * (0.75 + Math.random() * 0.5)) * 1000;
+  const timer = setTimeout(async () => {
+    try {
+      const now = context.now();
+      const deleted = await context.store.purge(now, now - RETIRED_REFRESH_TOKEN_RETENTION_MS, PURGE_BATCH_SIZE);
+      app.log.info({ deleted }, 'purged expired rows');
+    } catch (error) {
+      app.log.error({ err: error }, 'purge failed; it runs again at the next interval');
+    }
+    if (!context.lifecycle.draining) schedulePurge(app, context);
+  }, delay);
+  timer.unref();
+}
+
+/** Starts the HTTP server in this process and stops it cleanly on SIGTERM or SIGINT. */
+async function runWorker(config: Config): Promise<FastifyInstance> {
   const context = await createContext(config);
   const app = await buildApp(context);
   let stopping = false;
@@ -45,8 +83,7 @@ export async function runServer(config: Config): Promise<FastifyInstance> {
       process.exit(1);
     }, 10_000).unref();
     await app.close();
-    await context.audit.flush();
-    await context.store.close();
+    await closeContext(context);
     app.log.info('stopped');
     process.exit(0);
   };
@@ -58,8 +95,53 @@ export async function runServer(config: Config): Promise<FastifyInstance> {
   if (config.production && config.issuer.startsWith('http://')) {
     app.log.warn({ issuer: config.issuer }, 'KIWIFORM_ISSUER is plain HTTP in production: cookies are sent without Secure and tokens travel in clear');
   }
-  if ((await context.store.clients.count()) === 0) {
-    app.log.info('No OAuth client exists yet. Create a user with "npx kiwiform users create --email you@example.com --password-stdin" and a client with "npx kiwiform clients create --name Zapier --redirect-uri https://zapier.com/dashboard/auth/oauth/return/App123CLIAPI/", then open the authorize URL shown in the README.');
+  if (config.workers > 1 && config.redisUrl === undefined) {
+    app.log.warn('abuse limits count failures per process; set KIWIFORM_REDIS_URL so that all workers share them');
   }
+  if (!cluster.isWorker || cluster.worker?.id === 1) {
+    if ((await context.store.clients.count()) === 0) {
+      app.log.info('No OAuth client exists yet. Create a user with "npx kiwiform users create --email you@example.com --password-stdin" and a client with "npx kiwiform clients create --name Zapier --redirect-uri https://zapier.com/dashboard/auth/oauth/return/App123CLIAPI/", then open the authorize URL shown in the README.');
+    }
+  }
+  schedulePurge(app, context);
   return app;
+}
+
+/**
+ * Runs the server: in this process, or with `workers` above 1 as a primary that forks that many worker
+ * processes sharing the port (Node's cluster module), restarts any that die, and passes SIGTERM on.
+ */
+export async function runServer(config: Config): Promise<FastifyInstance | undefined> {
+  if (config.workers <= 1 || cluster.isWorker) return runWorker(config);
+
+  const log = pino({ level: config.logLevel });
+  // The primary opens the database once first, so migrations run before any worker starts.
+  const store = await openStore(config);
+  await store.close();
+  let stopping = false;
+  const started = new Map<number, number>();
+  const fork = () => {
+    const worker = cluster.fork();
+    started.set(worker.id, Date.now());
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    const lived = Date.now() - (started.get(worker.id) ?? 0);
+    log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
+    // A worker that dies at once would otherwise be restarted in a tight loop.
+    setTimeout(fork, lived < 5000 ? 1000 : 0);
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+  log.info({ workers: config.workers }, `started ${config.workers} workers`);
+  const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
+    log.info({ signal }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return undefined;
 }

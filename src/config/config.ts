@@ -28,6 +28,14 @@ export interface Config {
   /** Key for the keyed hashes of tokens, codes and secrets; when unset, a key stored in the database is used. */
   readonly secret: string | undefined;
   readonly production: boolean;
+  /** Redis URL for abuse-limit counters shared by every instance; unset keeps them in process memory. */
+  readonly redisUrl: string | undefined;
+  /** Number of server processes on this machine (Node's cluster module). */
+  readonly workers: number;
+  /** Which proxies to trust for the client address (X-Forwarded-For): false, true, a hop count or a list of addresses. */
+  readonly trustProxy: boolean | number | string[];
+  /** Seconds between purges of expired rows in `serve`; 0 turns the timer off. */
+  readonly purgeInterval: number;
 }
 
 /** A configuration value that cannot be used, named by its variable or flag. */
@@ -48,6 +56,10 @@ export const SETTINGS = {
   databasePoolSize: { env: 'KIWIFORM_DATABASE_POOL_SIZE', flag: '--database-pool-size' },
   databaseTimeout: { env: 'KIWIFORM_DATABASE_TIMEOUT', flag: '--database-timeout' },
   issuer: { env: 'KIWIFORM_ISSUER', flag: '--issuer' },
+  redisUrl: { env: 'KIWIFORM_REDIS_URL', flag: '--redis-url' },
+  workers: { env: 'KIWIFORM_WORKERS', flag: '--workers' },
+  trustProxy: { env: 'KIWIFORM_TRUST_PROXY', flag: '--trust-proxy' },
+  purgeInterval: { env: 'KIWIFORM_PURGE_INTERVAL', flag: '--purge-interval' },
   logLevel: { env: 'KIWIFORM_LOG_LEVEL', flag: '--log-level' },
   accessTokenTtl: { env: 'KIWIFORM_ACCESS_TOKEN_TTL', flag: '--access-token-ttl' },
   codeTtl: { env: 'KIWIFORM_CODE_TTL', flag: '--code-ttl' },
@@ -65,6 +77,18 @@ function integer(setting: string, raw: string, min: number, max: number): number
   const value = Number(raw.trim());
   if (value < min || value > max) throw new ConfigError(setting, `expected a number from ${min} to ${max}, got ${value}`);
   return value;
+}
+
+function parseTrustProxy(setting: string, raw: string | undefined): boolean | number | string[] {
+  if (raw === undefined) return false;
+  const value = raw.trim();
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  if (/^\d+$/.test(value)) return integer(setting, value, 0, 100);
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length === 0 || entries.some((entry) => !/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/.test(entry))) {
+    throw new ConfigError(setting, `expected true, false, a hop count or comma-separated addresses or CIDR ranges, got "${raw}"`);
+  }
+  return entries;
 }
 
 function boolean(setting: string, raw: string): boolean {
@@ -118,7 +142,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
     throw new ConfigError(label('secret'), 'expected at least 32 characters of random data');
   }
 
+  const redisUrl = read('redisUrl');
+  if (redisUrl !== undefined && !/^rediss?:\/\/.+/.test(redisUrl)) {
+    throw new ConfigError(label('redisUrl'), `expected redis://HOST:PORT or rediss://..., got "${redisUrl}"`);
+  }
+
   return {
+    redisUrl,
+    workers: numberOf('workers', 1, 1, 64),
+    trustProxy: parseTrustProxy(label('trustProxy'), read('trustProxy')),
+    purgeInterval: numberOf('purgeInterval', 3600, 0, 86_400 * 7),
     host,
     port,
     databaseUrl,

@@ -32,7 +32,10 @@ const isRateLimiterRes = (value: unknown): value is RateLimiterRes =>
 export class AbuseLimits {
   readonly #limiters: Record<LimitKind, RateLimiterAbstract>;
 
+  readonly #redis: Redis | undefined;
+
   constructor(redis?: Redis) {
+    this.#redis = redis;
     const make = (kind: LimitKind): RateLimiterAbstract => {
       const options = { keyPrefix: `kiwiform:${kind}`, ...LIMITS[kind] };
       if (!redis) return new RateLimiterMemory(options);
@@ -72,6 +75,11 @@ export class AbuseLimits {
   async failOrThrow(kind: LimitKind, keys: readonly string[]): Promise<void> {
     const wait = await this.fail(kind, keys);
     if (wait > 0) throw new LimitExceeded(kind, wait);
+  }
+
+  /** Closes the Redis connection, if any. */
+  async close(): Promise<void> {
+    if (this.#redis && this.#redis.status !== 'end') await this.#redis.quit().catch(() => this.#redis?.disconnect());
   }
 
   /** Forgets the failures of the keys, as after a successful sign-in. */

@@ -10,7 +10,7 @@ import { PREFIX, generateId, generateSecret, hashPassword } from '../../src/cryp
 import { PURPOSE } from '../../src/grants/issue.js';
 import { CLIENT_SECRET_PURPOSE } from '../../src/oauth/client-auth.js';
 import { ALL_SCOPES } from '../../src/oauth/scopes.js';
-import { createContext } from '../../src/server.js';
+import { closeContext, createContext } from '../../src/server.js';
 import type { Client } from '../../src/storage/types.js';
 import { createTestDatabase, type DatabaseKind } from './databases.js';
 
@@ -77,7 +77,7 @@ export async function harness(env: Record<string, string> = {}, database: Databa
     async close() {
       try {
         await app.close();
-        await context.store.close();
+        await closeContext(context);
       } finally {
         await cleanup();
       }
