@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Context } from '../../src/context.js';
 import { basicAuth, createAccount, harness, issueCode, type Harness, type TestAccount } from '../helpers/fixtures.js';
+import { DATABASES, skipReason } from '../helpers/databases.js';
 
 interface RequestSpec {
   readonly body?: string | Record<string, unknown>;
@@ -255,27 +256,31 @@ function encode(spec: RequestSpec): { payload: string; headers: Record<string, s
   return { payload, headers };
 }
 
-describe('token endpoint error rows', () => {
-  let h: Harness;
-  before(async () => {
-    h = await harness();
-  });
-  after(async () => h.close());
+for (const database of DATABASES) {
+  describe(`${database} database`, { skip: skipReason(database) }, () => {
+    describe('token endpoint error rows', () => {
+      let h: Harness;
+      before(async () => {
+        h = await harness({}, database);
+      });
+      after(async () => h.close());
 
-  for (const row of ROWS) {
-    test(row.name, async () => {
-      const account = await createAccount(h.context as Context);
-      const { payload, headers } = encode(await row.request(h, account));
-      const response = await h.app.inject({ method: 'POST', url: '/api/zapier/token', payload, headers });
-      assert.equal(response.statusCode, row.status, response.body);
-      assert.match(response.headers['content-type'] ?? '', /^application\/json/);
-      assert.equal(response.headers['cache-control'], 'no-store');
-      const body = response.json();
-      assert.equal(body.error, row.error, response.body);
-      assert.equal(typeof body.error_description, 'string');
-      assert.deepEqual(Object.keys(body).sort(), ['error', 'error_description']);
-      if (row.basicChallenge) assert.match(String(response.headers['www-authenticate']), /^Basic /);
-      else assert.equal(response.headers['www-authenticate'], undefined);
+      for (const row of ROWS) {
+        test(row.name, async () => {
+          const account = await createAccount(h.context as Context);
+          const { payload, headers } = encode(await row.request(h, account));
+          const response = await h.app.inject({ method: 'POST', url: '/api/zapier/token', payload, headers });
+          assert.equal(response.statusCode, row.status, response.body);
+          assert.match(response.headers['content-type'] ?? '', /^application\/json/);
+          assert.equal(response.headers['cache-control'], 'no-store');
+          const body = response.json();
+          assert.equal(body.error, row.error, response.body);
+          assert.equal(typeof body.error_description, 'string');
+          assert.deepEqual(Object.keys(body).sort(), ['error', 'error_description']);
+          if (row.basicChallenge) assert.match(String(response.headers['www-authenticate']), /^Basic /);
+          else assert.equal(response.headers['www-authenticate'], undefined);
+        });
+      }
     });
-  }
-});
+  });
+}
