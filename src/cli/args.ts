@@ -27,6 +27,29 @@ export function overridesFrom(values: Readonly<Record<string, unknown>>, names: 
  * twice unless it is declared `multiple`. Throws HelpRequested for `--help`/`-h` and UsageError otherwise.
  */
 export function parseOptions<const O extends OptionsConfig>(command: string, args: readonly string[], options: O) {
+  return parseStrictly(command, args, options, false).values;
+}
+
+/**
+ * Parses a command that takes exactly one client id before or after its options, as in `clients show ID`, with
+ * the same strict rules as parseOptions. An id that starts with "-" goes after `--`.
+ */
+export function parseOptionsWithClientId<const O extends OptionsConfig>(command: string, args: readonly string[], options: O) {
+  const parsed = parseStrictly(command, args, options, true);
+  const [clientId, extra] = parsed.positionals;
+  if (clientId === undefined) {
+    throw new UsageError(`"kiwiform ${command}" needs a client id; write kiwiform ${command} CLIENT_ID (see "kiwiform clients list")`);
+  }
+  if (extra !== undefined) {
+    throw new UsageError(
+      `unexpected argument "${extra}" for "kiwiform ${command}"; give one client id, and put values after their option, as in --name VALUE`);
+  }
+  return { clientId, values: parsed.values };
+}
+
+function parseStrictly<const O extends OptionsConfig>(
+  command: string, args: readonly string[], options: O, allowPositionals: boolean,
+) {
   const end = args.indexOf('--');
   if ((end < 0 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h')) {
     throw new HelpRequested();
@@ -34,7 +57,7 @@ export function parseOptions<const O extends OptionsConfig>(command: string, arg
 
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: false, tokens: true });
+    parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals, tokens: true });
   } catch (error) {
     throw translateParseError(command, error);
   }
@@ -45,7 +68,7 @@ export function parseOptions<const O extends OptionsConfig>(command: string, arg
     if (seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once; give it once`);
     seen.add(token.name);
   }
-  return parsed.values;
+  return parsed;
 }
 
 /** Rewrites a parseArgs error as one line that names the argument and the fix. */

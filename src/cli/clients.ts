@@ -5,8 +5,9 @@ import { ALL_SCOPES } from '../oauth/scopes.js';
 import { createContext } from '../server.js';
 import { openStore } from '../storage/open-store.js';
 import { DuplicateError, type Client } from '../storage/types.js';
-import { DATABASE_URL_OPTION, overridesFrom, parseOptions, settingOptions } from './args.js';
-import { CommandError, UsageError } from './errors.js';
+import { DATABASE_URL_OPTION, overridesFrom, parseOptions, parseOptionsWithClientId, settingOptions } from './args.js';
+import { describeClient, formatDetails, formatPreviousSecret, previousSecretValidUntil } from './client-output.js';
+import { clientNotFound, CommandError, UsageError } from './errors.js';
 import { readSecret } from './input.js';
 import {
   parseBooleanOption, parseScopeOption, required, validateClientId, validateName, validateRedirectUri,
@@ -84,7 +85,7 @@ export async function createClient(args: readonly string[]): Promise<void> {
       `kiwiform: warning: the imported client secret has fewer than ${SHORT_SECRET_LENGTH} characters, so it is easier to guess than a generated one\n`);
   }
   if (values.json === true) {
-    process.stdout.write(`${JSON.stringify({ ...describeClient(client), client_secret: secret })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...describeClient(client, client.createdAt), client_secret: secret })}\n`);
     return;
   }
   const secretLine = importedSecret === undefined
@@ -103,7 +104,7 @@ export async function createClient(args: readonly string[]): Promise<void> {
 export async function listClients(args: readonly string[]): Promise<void> {
   const values = parseOptions('clients list', args, { ...DATABASE_URL_OPTION, json: { type: 'boolean' } });
   const config = loadConfig(process.env, overridesFrom(values, ['databaseUrl']));
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config);
   let clients: Client[];
   try {
     clients = await store.clients.list();
@@ -111,16 +112,47 @@ export async function listClients(args: readonly string[]): Promise<void> {
     await store.close();
   }
 
+  const now = Date.now();
   if (values.json === true) {
-    process.stdout.write(`${JSON.stringify({ clients: clients.map(describeClient) })}\n`);
+    process.stdout.write(`${JSON.stringify({ clients: clients.map((client) => describeClient(client, now)) })}\n`);
     return;
   }
   if (clients.length === 0) {
     process.stdout.write('No clients yet. Create one with: kiwiform clients create --name NAME --redirect-uri URI\n');
     return;
   }
-  const blocks = clients.map((client) => [`${client.id}  ${JSON.stringify(client.name)}`, ...formatDetails(client)].join('\n'));
+  const blocks = clients.map((client) => {
+    const previous = previousSecretValidUntil(client, now) === null ? [] : [formatPreviousSecret(client, now)];
+    return [`${client.id}  ${JSON.stringify(client.name)}`, ...formatDetails(client), ...previous].join('\n');
+  });
   process.stdout.write(`${blocks.join('\n\n')}\n`);
+}
+
+/** `kiwiform clients show`: prints one client without its secret, and whether its previous secret is accepted. */
+export async function showClient(args: readonly string[]): Promise<void> {
+  const { clientId, values } = parseOptionsWithClientId('clients show', args, { ...DATABASE_URL_OPTION, json: { type: 'boolean' } });
+  const config = loadConfig(process.env, overridesFrom(values, ['databaseUrl']));
+  const store = await openStore(config);
+  let client: Client | undefined;
+  try {
+    client = await store.clients.findById(clientId);
+  } finally {
+    await store.close();
+  }
+  if (client === undefined) throw clientNotFound(clientId);
+
+  const now = Date.now();
+  if (values.json === true) {
+    process.stdout.write(`${JSON.stringify(describeClient(client, now))}\n`);
+    return;
+  }
+  process.stdout.write([
+    `${client.id}  ${JSON.stringify(client.name)}`,
+    ...formatDetails(client),
+    `  created_at:     ${new Date(client.createdAt).toISOString()}`,
+    formatPreviousSecret(client, now),
+    '',
+  ].join('\n'));
 }
 
 /** Reads and checks an imported client secret from stdin. */
@@ -134,27 +166,4 @@ async function readClientSecret(): Promise<string> {
     throw new UsageError(`--client-secret-stdin: the secret is longer than ${MAX_SECRET_LENGTH} characters`);
   }
   return secret;
-}
-
-/** Converts a client to the public fields of the JSON output, named as in OAuth client metadata. */
-function describeClient(client: Client): Record<string, unknown> {
-  return {
-    client_id: client.id,
-    name: client.name,
-    redirect_uris: client.redirectUris,
-    scope: client.scopes.join(' '),
-    require_pkce: client.requirePkce,
-    refresh_token_rotation: client.refreshTokenRotation,
-    created_at: new Date(client.createdAt).toISOString(),
-  };
-}
-
-function formatDetails(client: Client): string[] {
-  const rotation = client.refreshTokenRotation === null ? 'server setting' : String(client.refreshTokenRotation);
-  return [
-    ...client.redirectUris.map((uri) => `  redirect_uri:   ${uri}`),
-    `  scope:          ${client.scopes.join(' ')}`,
-    `  require_pkce:   ${client.requirePkce}`,
-    `  rotation:       ${rotation}`,
-  ];
 }

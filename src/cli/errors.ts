@@ -12,3 +12,8 @@ export class CommandError extends Error {
 export class HelpRequested extends Error {
   override readonly name = 'HelpRequested';
 }
+
+/** Builds the error for a client id that no client has. */
+export function clientNotFound(clientId: string): CommandError {
+  return new CommandError(`client ${JSON.stringify(clientId)} not found; run "kiwiform clients list" for the registered ids`);
+}

@@ -6,12 +6,19 @@ export const USAGE = `Usage: kiwiform COMMAND [OPTIONS]
 Kiwiform API: OAuth 2.0 authorization server for Kiwiform integrations.
 
 Commands:
-  serve              Run the HTTP server (what "npm start" runs).
-  migrate            Create or upgrade the database schema, then exit.
-  users create       Create a user who can sign in on the authorize page.
-  clients create     Register an OAuth client, or import an existing client id and secret.
-  clients list       List registered clients (secrets are never shown).
-  help               Show this text.
+  serve                  Run the HTTP server (what "npm start" runs).
+  migrate                Create or upgrade the database schema, then exit.
+  users create           Create a user who can sign in on the authorize page.
+  clients create         Register an OAuth client, or import an existing client id and secret.
+  clients list           List registered clients (secrets are never shown).
+  clients show           Show one client (its secret is never shown).
+  clients update         Change a client's name, redirect URIs, scopes, PKCE or rotation setting.
+  clients rotate-secret  Replace a client's secret with a generated one, optionally keeping the old one
+                         valid for a while.
+  clients delete         Delete a client with every grant, code and token it holds.
+  audit                  List audit events, newest first.
+  purge                  Delete expired and revoked codes, tokens, sessions and authorization requests.
+  help                   Show this text.
 
 Options of every command:
   --database-url URL     sqlite:PATH or postgres://... (KIWIFORM_DATABASE_URL, default sqlite:./data/kiwiform.db)
@@ -60,6 +67,59 @@ kiwiform clients create --name NAME --redirect-uri URI [--redirect-uri URI ...] 
   Without --client-id, a client id and secret are generated and the secret is printed only this once.
 
 kiwiform clients list [--json]
+
+Commands that take a CLIENT_ID accept it before or after their options; put an id that starts with "-"
+after --, as in: kiwiform clients show -- -ID
+
+kiwiform clients show CLIENT_ID [--json]
+  --json                            Print only {"client_id", "name", "redirect_uris", ...} as JSON, where
+                                    "previous_secret_valid_until" is when the secret replaced by the last
+                                    rotation stops being accepted (ISO 8601, UTC), or null.
+
+kiwiform clients update CLIENT_ID [OPTIONS]
+  Changes only the settings given. They apply to new authorizations; existing grants keep their scope.
+  --name NAME                       Name shown on the consent page.
+  --redirect-uri URI                Replaces the list of allowed redirect URIs; repeat for more. Same rules
+                                    as for clients create.
+  --scope "SCOPE ..."               Replaces the scopes the client may request.
+  --require-pkce BOOL               true or false: reject authorization requests without a PKCE
+                                    code_challenge (S256).
+  --refresh-token-rotation VALUE    true, false, or default to follow the server setting.
+
+kiwiform clients rotate-secret CLIENT_ID [--keep-old-for DURATION] [--json]
+  Generates a new client secret and prints it only this once. Update it in the integration's dashboard
+  before the old secret stops working.
+  --keep-old-for DURATION           How long the old secret stays accepted: 30s, 15m, 24h, 7d or plain
+                                    seconds, at most 30d (default 0: the old secret stops working at once).
+                                    A secret kept from an earlier rotation stops working now.
+  --secret SECRET                   As for serve; must match the server's KIWIFORM_SECRET when one is set.
+  --json                            Print only {"client_id", "client_secret", "previous_secret_valid_until"}
+                                    as JSON, the last an ISO 8601 time (UTC) or null.
+
+kiwiform clients delete CLIENT_ID --yes
+  --yes                             Confirm the deletion. It also deletes the client's grants, authorization
+                                    codes, access and refresh tokens, consents and pending authorization
+                                    requests, so every connection of the integration stops working.
+
+kiwiform audit [--user ID_OR_EMAIL] [--client CLIENT_ID] [--limit N] [--json]
+  --user ID_OR_EMAIL                Only events of this user: an email address, or a user id (used as given,
+                                    so the events of a deleted user are found too).
+  --client CLIENT_ID                Only events of this client.
+  --limit N                         Maximum number of events, 1 to 10000 (default 50).
+  --json                            Print only {"events": [{"at", "event", "outcome", "user_id", "client_id",
+                                    "grant_id", "address", "detail"}, ...]} as JSON.
+  Times are ISO 8601 in UTC; empty fields show as "-".
+
+kiwiform purge [--batch-size N] [--retired-refresh-token-days DAYS] [--json]
+  Deletes expired authorization codes, access tokens, sessions and authorization requests, every code and
+  token of a revoked grant, and refresh tokens retired by rotation more than DAYS days ago.
+  --batch-size N                    Rows deleted per statement, 1 to 100000 (default 1000). Smaller batches
+                                    hold database locks for less time.
+  --retired-refresh-token-days DAYS Days to keep a refresh token retired by rotation, 1 to 3650 (default 30).
+                                    While it is kept, presenting it again revokes its grant; once purged it
+                                    is only rejected as unknown.
+  --json                            Print only {"codes", "access_tokens", "refresh_tokens", "sessions",
+                                    "authorization_requests"} as JSON: the number of rows deleted of each.
 
 Exit status: 0 on success, 1 when the command failed, 2 when an argument or setting is invalid.
 `;

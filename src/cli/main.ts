@@ -1,9 +1,14 @@
 import { ConfigError } from '../config/config.js';
 import { SchemaError } from '../storage/types.js';
-import { createClient, listClients } from './clients.js';
+import { listAuditEvents } from './audit.js';
+import { deleteClient } from './client-delete.js';
+import { rotateClientSecret } from './client-secret.js';
+import { updateClient } from './client-update.js';
+import { createClient, listClients, showClient } from './clients.js';
 import { CommandError, HelpRequested, UsageError } from './errors.js';
 import { USAGE } from './help.js';
 import { migrate } from './migrate.js';
+import { purgeExpired } from './purge.js';
 import { serve } from './serve.js';
 import { createUser } from './users.js';
 
@@ -15,11 +20,17 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'users create': createUser,
   'clients create': createClient,
   'clients list': listClients,
+  'clients show': showClient,
+  'clients update': updateClient,
+  'clients rotate-secret': rotateClientSecret,
+  'clients delete': deleteClient,
+  audit: listAuditEvents,
+  purge: purgeExpired,
 };
 
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
   users: ['create'],
-  clients: ['create', 'list'],
+  clients: ['create', 'list', 'show', 'update', 'rotate-secret', 'delete'],
 };
 
 /**

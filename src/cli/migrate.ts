@@ -8,7 +8,7 @@ export async function migrate(args: readonly string[]): Promise<void> {
   const config = loadConfig(process.env, overridesFrom(values, ['databaseUrl']));
 
   // Opening a store applies pending migrations, and migrate() reports which ones it applied.
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config);
   let applied: number[];
   try {
     applied = await store.migrate();

@@ -33,7 +33,7 @@ export async function createUser(args: readonly string[]): Promise<void> {
   const passwordHash = await hashPassword(password);
   const id = generateId();
 
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config);
   try {
     await store.users.create({ id, email, name, passwordHash, createdAt: Date.now() });
   } catch (error) {

@@ -96,3 +96,26 @@ export function parseBooleanOption(value: string, option: string): boolean {
   if (normalized === 'false') return false;
   throw new UsageError(`${option} ${JSON.stringify(value)} is invalid; use true or false`);
 }
+
+/** Parses a whole number from `min` to `max` given to `option`. */
+export function parseWholeNumberOption(value: string, option: string, min: number, max: number): number {
+  const number = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw new UsageError(`${option} ${JSON.stringify(value)} is invalid; use a whole number from ${min} to ${max}`);
+  }
+  return number;
+}
+
+const DURATION_UNITS_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Parses a duration such as `30s`, `15m`, `24h`, `7d` or plain seconds into seconds, at most `maxSeconds`. */
+export function parseDurationOption(value: string, option: string, maxSeconds: number): number {
+  const match = /^(\d+)([smhd]?)$/.exec(value);
+  const unitSeconds = DURATION_UNITS_SECONDS[match?.[2] || 's'];
+  const seconds = match && unitSeconds !== undefined ? Number(match[1]) * unitSeconds : NaN;
+  if (!Number.isSafeInteger(seconds) || seconds > maxSeconds) {
+    throw new UsageError(
+      `${option} ${JSON.stringify(value)} is invalid; use a duration of at most ${maxSeconds / 86_400}d, as in 30s, 15m, 24h, 7d or plain seconds`);
+  }
+  return seconds;
+}
