@@ -2,14 +2,24 @@ import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { PREFIX, generateSecret } from '../crypto/secrets.js';
 import { OAuthError } from '../oauth/errors.js';
+import { parseScope, scopesOutside } from '../oauth/scopes.js';
 import { AuthorizationQuery, checkParameters, verifyTarget, type CheckedParameters } from '../pages/authorization-request.js';
+import { grantAuthorization } from '../pages/authorization-response.js';
+import { findSignedIn } from '../pages/browser-session.js';
 import { REQUEST_LIFETIME_MS, sendNextPage } from '../pages/pending-request.js';
 import { withQuery } from '../pages/redirect-uri.js';
 
+/** Returns whether the user's remembered consent to the client covers every scope of `scope`. */
+async function consentCovers(context: Context, userId: string, clientId: string, scope: string): Promise<boolean> {
+  const remembered = await context.store.consents.find(userId, clientId);
+  return remembered.length > 0 && scopesOutside(parseScope(scope), remembered).length === 0;
+}
+
 /**
  * GET /api/zapier/authorize (RFC 6749 §4.1.1). Errors about the client or redirect_uri are pages; later errors
- * redirect to the client. A valid request is stored server-side under a random id, and the browser continues
- * with the sign-in form or, when already signed in, the consent page.
+ * redirect to the client. A browser that is already signed in, whose user has consented to every requested
+ * scope before, is redirected with a code at once. Any other valid request is stored server-side under a
+ * random id, and the browser continues with the sign-in form or, when already signed in, the consent page.
  */
 export function authorizeRoute(app: FastifyInstance, context: Context): void {
   app.get('/api/zapier/authorize', async (request, reply) => {
@@ -31,17 +41,28 @@ export function authorizeRoute(app: FastifyInstance, context: Context): void {
 
     const now = context.now();
     const pending = {
-      id: generateSecret(PREFIX.request),
-      clientId: target.client.id,
-      redirectUri: target.redirectUri,
-      redirectUriGiven: target.redirectUriGiven,
-      state,
-      scope: checked.scope,
-      codeChallenge: checked.codeChallenge,
-      createdAt: now,
-      expiresAt: now + REQUEST_LIFETIME_MS,
+      request: {
+        id: generateSecret(PREFIX.request),
+        clientId: target.client.id,
+        redirectUri: target.redirectUri,
+        redirectUriGiven: target.redirectUriGiven,
+        state,
+        scope: checked.scope,
+        codeChallenge: checked.codeChallenge,
+        createdAt: now,
+        expiresAt: now + REQUEST_LIFETIME_MS,
+      },
+      client: target.client,
     };
-    await context.store.requests.create(pending);
-    return sendNextPage(context, request, reply, { request: pending, client: target.client });
+
+    // This route never signs anyone in, so a session found here existed before the request. A person who signs
+    // in during the request always sees the consent page, and so approves as the account they just chose.
+    const signedIn = await findSignedIn(context, request);
+    if (signedIn && (await consentCovers(context, signedIn.user.id, target.client.id, checked.scope))) {
+      return grantAuthorization(context, request, reply, pending, signedIn.user, 'consent remembered');
+    }
+
+    await context.store.requests.create(pending.request);
+    return sendNextPage(context, request, reply, pending, signedIn ?? null);
   });
 }

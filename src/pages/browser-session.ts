@@ -90,9 +90,10 @@ export async function endSession(context: Context, request: FastifyRequest, repl
 }
 
 /**
- * Returns the CSRF token for forms about one authorization request, setting a fresh CSRF cookie first when the
- * browser has none. The token is a keyed hash of the cookie and the request id, so it is worthless without
- * the cookie, and another site can neither read the cookie nor compute the token.
+ * Returns the CSRF token for forms about one authorization request (or, with ACCOUNT_FORMS, for the account
+ * pages), setting a fresh CSRF cookie first when the browser has none. The token is a keyed hash of the cookie
+ * and the request id, so it is worthless without the cookie, and another site can neither read the cookie nor
+ * compute the token.
  */
 export function csrfToken(context: Context, request: FastifyRequest, reply: FastifyReply, requestId: string): string {
   const policy = cookiePolicy(context);
@@ -113,9 +114,15 @@ export function csrfTokenMatches(context: Context, request: FastifyRequest, requ
   return constantTimeEqual(context.hasher.hash(CSRF_PURPOSE, `${secret}:${requestId}`), token);
 }
 
-/** Rejects a form whose CSRF token does not belong to this browser and request, with a 403 page. */
+/** Binding of the CSRF tokens of forms that belong to no authorization request: the account pages. */
+export const ACCOUNT_FORMS = 'account';
+
+/**
+ * Rejects a form whose CSRF token does not belong to this browser with a 403 page. The token must be bound to
+ * the form's authorization request, or to the account pages when the form carries no request.
+ */
 export function requireCsrf(context: Context, request: FastifyRequest, fields: FormFields): void {
-  if (!csrfTokenMatches(context, request, fields.request ?? '', fields.csrf)) {
+  if (!csrfTokenMatches(context, request, fields.request ?? ACCOUNT_FORMS, fields.csrf)) {
     request.log.info({ form: request.routeOptions.url }, 'form rejected: CSRF token missing or invalid');
     throw new PageError(
       403,

@@ -1,39 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import { PREFIX, generateId, generateSecret } from '../crypto/secrets.js';
-import { PURPOSE } from '../grants/issue.js';
+import { parseScope } from '../oauth/scopes.js';
+import { grantAuthorization, redirectToClient } from './authorization-response.js';
 import { findSignedIn, requireCsrf } from './browser-session.js';
 import { PageError } from './errors.js';
 import { readForm } from './forms.js';
-import { findPending, sendNextPage, type Pending } from './pending-request.js';
-import { withQuery } from './redirect-uri.js';
+import { findPending, sendNextPage } from './pending-request.js';
 import { ACTION } from './views.js';
-
-/** Sends the browser back to the client (RFC 6749 §4.1.2), with the unchanged state when one was sent. */
-function redirectToClient(reply: FastifyReply, pending: Pending, parameters: Record<string, string>): FastifyReply {
-  const location = withQuery(pending.request.redirectUri, { ...parameters, state: pending.request.state });
-  return reply.code(302).header('location', location).header('cache-control', 'no-store').send();
-}
-
-/** Creates the grant and its authorization code. Returns the grant id and the code to hand to the client. */
-async function issueCode(context: Context, pending: Pending, userId: string): Promise<{ grantId: string; code: string }> {
-  const code = generateSecret(PREFIX.code);
-  const grantId = generateId();
-  const now = context.now();
-  await context.store.grants.createWithCode(
-    { id: grantId, clientId: pending.client.id, userId, scope: pending.request.scope, createdAt: now },
-    {
-      hash: context.hasher.hash(PURPOSE.code, code),
-      grantId,
-      redirectUri: pending.request.redirectUri,
-      redirectUriGiven: pending.request.redirectUriGiven,
-      codeChallenge: pending.request.codeChallenge,
-      createdAt: now,
-      expiresAt: now + context.config.codeTtl * 1000,
-    },
-  );
-  return { grantId, code };
-}
 
 async function decide(context: Context, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const fields = readForm(request.body);
@@ -60,18 +33,10 @@ async function decide(context: Context, request: FastifyRequest, reply: FastifyR
     return redirectToClient(reply, pending, { error: 'access_denied', error_description: 'The user denied access.' });
   }
 
-  const { grantId, code } = await issueCode(context, pending, signedIn.user.id);
-  request.log.info({ client_id: pending.client.id, user_id: signedIn.user.id, grant_id: grantId, scope: pending.request.scope }, 'authorization granted');
-  context.audit.record({
-    event: 'grant.created',
-    outcome: 'success',
-    userId: signedIn.user.id,
-    clientId: pending.client.id,
-    grantId,
-    address: request.ip,
-    detail: `scope: ${pending.request.scope}`,
-  });
-  return redirectToClient(reply, pending, { code });
+  // Remembered so that the next request for these scopes, from a browser that is already signed in, skips
+  // this page. Revoking the connection on the connected-apps page forgets it.
+  await context.store.consents.remember(signedIn.user.id, pending.client.id, parseScope(pending.request.scope), context.now());
+  return grantAuthorization(context, request, reply, pending, signedIn.user, `scope: ${pending.request.scope}`);
 }
 
 /** Registers the consent page of a pending request (the sign-in form when signed out) and its decision route. */

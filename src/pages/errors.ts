@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isTemporaryStorageFailure } from '../http/error-mapping.js';
+import { LimitExceeded } from '../security/abuse-limits.js';
 import { sendPage } from './html.js';
-import { messagePage } from './views.js';
+import { messagePage, minutesInWords } from './views.js';
 
 /**
  * A request the pages cannot serve, shown to the person as an HTML page: a status, a short title for the
@@ -26,6 +27,14 @@ export function malformedForm(detail: string): PageError {
 
 function toPageError(error: unknown): PageError {
   if (error instanceof PageError) return error;
+  if (error instanceof LimitExceeded) {
+    return new PageError(
+      429,
+      'Too many failed attempts',
+      `Kiwiform has paused these attempts for a while. Try again in ${minutesInWords(error.retryAfterSeconds)}.`,
+      { 'retry-after': String(error.retryAfterSeconds) },
+    );
+  }
   const code = (error as { code?: unknown }).code;
   const statusCode = (error as { statusCode?: unknown }).statusCode;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -51,6 +60,7 @@ function toPageError(error: unknown): PageError {
  */
 export function sendErrorPage(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const page = toPageError(error);
+  if (error instanceof LimitExceeded) request.server.context.metrics.limitRejections.inc({ limit: error.kind });
   if (page.status >= 500 && page.status !== 503) {
     request.log.error({ err: error }, 'page request failed');
   } else if (page.status === 503) {

@@ -3,11 +3,12 @@ import type { Context } from '../context.js';
 import { PREFIX } from '../crypto/secrets.js';
 import { parseScope } from '../oauth/scopes.js';
 import type { AuthorizationRequest, Client } from '../storage/types.js';
-import { csrfToken, findSignedIn } from './browser-session.js';
+import { csrfToken, findSignedIn, type SignedIn } from './browser-session.js';
 import { PageError } from './errors.js';
 import { sendPage } from './html.js';
 import { displayHost, formActionSource } from './redirect-uri.js';
-import { consentPage, loginPage } from './views.js';
+import { sendLogin } from './login-page.js';
+import { consentPage } from './views.js';
 
 /** How long a person has to sign in and decide before the pending request expires. */
 export const REQUEST_LIFETIME_MS = 15 * 60 * 1000;
@@ -18,11 +19,6 @@ const REQUEST_ID_SHAPE = new RegExp(`^${PREFIX.request}[A-Za-z0-9_-]{43}$`);
 export interface Pending {
   readonly request: AuthorizationRequest;
   readonly client: Client;
-}
-
-/** Returns the URL of the page that continues a pending request: consent when signed in, else sign-in. */
-export function continueUrl(requestId: string): string {
-  return `/api/zapier/authorize/consent?${new URLSearchParams({ request: requestId }).toString()}`;
 }
 
 /** Finds a pending request that has not expired, or throws the 400 page that sends the person back to the app. */
@@ -42,40 +38,25 @@ export async function findPending(context: Context, requestId: string | undefine
   return { request, client };
 }
 
-/** Options for rendering the sign-in form again after a failed attempt. */
-export interface LoginRetry {
-  readonly email: string;
-  readonly error: string;
-}
-
-/** Sends the sign-in page for a pending request. */
-export function sendLogin(
-  context: Context,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  pending: Pending,
-  retry?: LoginRetry,
-): FastifyReply {
-  const form = { requestId: pending.request.id, csrfToken: csrfToken(context, request, reply, pending.request.id) };
-  const page = loginPage({ ...form, clientName: pending.client.name, ...(retry ?? {}) });
-  return sendPage(reply, 200, page);
-}
-
-/** Sends the next page of a pending request: consent when the browser is signed in, sign-in otherwise. */
+/**
+ * Sends the next page of a pending request: consent when the browser is signed in, sign-in otherwise. Pass
+ * `signedIn` when the caller has already looked the session up.
+ */
 export async function sendNextPage(
   context: Context,
   request: FastifyRequest,
   reply: FastifyReply,
   pending: Pending,
+  signedIn?: SignedIn | null,
 ): Promise<FastifyReply> {
-  const signedIn = await findSignedIn(context, request);
-  if (!signedIn) return sendLogin(context, request, reply, pending);
+  const session = signedIn === undefined ? await findSignedIn(context, request) : signedIn;
+  if (!session) return sendLogin(context, request, reply, { kind: 'authorization', pending });
 
   const page = consentPage({
     requestId: pending.request.id,
     csrfToken: csrfToken(context, request, reply, pending.request.id),
     clientName: pending.client.name,
-    userEmail: signedIn.user.email,
+    userEmail: session.user.email,
     scopes: parseScope(pending.request.scope),
     returnHost: displayHost(pending.request.redirectUri),
   });

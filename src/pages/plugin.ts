@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { authorizeRoute } from '../endpoints/authorize.js';
+import { connectionsRoutes } from './connections.js';
 import { consentRoutes } from './consent.js';
 import { sendErrorPage } from './errors.js';
 import { STYLESHEET_PATH } from './html.js';
@@ -10,8 +11,8 @@ import { signInRoutes } from './sign-in.js';
 import { STYLESHEET, STYLESHEET_ETAG } from './stylesheet.js';
 
 /**
- * HTML pages: the authorize endpoint, sign-in, consent and sign-out, plus their stylesheet. The plugin is
- * encapsulated, so its cookie support, form parser and HTML error handler stay out of the JSON API.
+ * HTML pages: the authorize endpoint, sign-in, consent, sign-out and connected apps, plus their stylesheet.
+ * The plugin is encapsulated, so its cookie support, form parser and HTML error handler stay out of the JSON API.
  */
 export async function pagesPlugin(app: FastifyInstance, context: Context): Promise<void> {
   await app.register(cookie);
@@ -23,6 +24,7 @@ export async function pagesPlugin(app: FastifyInstance, context: Context): Promi
   authorizeRoute(app, context);
   signInRoutes(app, context);
   consentRoutes(app, context);
+  connectionsRoutes(app, context);
 
   app.get(STYLESHEET_PATH, async (request, reply) => {
     reply

@@ -15,6 +15,7 @@ export const STYLESHEET = `:root {
   --accent-hover: #154a2a;
   --danger: #9b1c1c;
   --danger-background: #fdecec;
+  --notice-background: #e8f3ec;
   --focus: #1a56db;
 }
 
@@ -50,6 +51,8 @@ body {
 
 h1 { margin: 0 0 1rem; font-size: 1.5rem; line-height: 1.25; }
 
+h2 { margin: 0 0 0.5rem; font-size: 1.125rem; line-height: 1.3; }
+
 p { margin: 0 0 1rem; }
 
 .muted { color: var(--muted); }
@@ -60,6 +63,14 @@ p { margin: 0 0 1rem; }
   border-radius: 0.5rem;
   background: var(--danger-background);
   color: var(--danger);
+}
+
+.notice {
+  padding: 0.75rem 1rem;
+  border: 1px solid var(--accent);
+  border-radius: 0.5rem;
+  background: var(--notice-background);
+  color: var(--accent);
 }
 
 .field { margin: 0 0 1rem; }
@@ -76,7 +87,7 @@ input[type="email"], input[type="password"] {
   font: inherit;
 }
 
-.scopes { margin: 0 0 1.5rem; padding-left: 1.25rem; }
+.scopes { margin: 0 0 1.5rem; padding-left: 1.25rem; list-style: disc; }
 
 .scopes li { margin-bottom: 0.25rem; }
 
@@ -94,11 +105,13 @@ button {
   cursor: pointer;
 }
 
+button:hover { background: var(--notice-background); }
+
 button.primary { background: var(--accent); color: #ffffff; }
 
 button.primary:hover { background: var(--accent-hover); border-color: var(--accent-hover); }
 
-button.link {
+button.link, button.link:hover {
   min-height: auto;
   padding: 0;
   border: 0;
@@ -108,7 +121,32 @@ button.link {
   text-decoration: underline;
 }
 
+button.danger { border-color: var(--danger); color: var(--danger); }
+
+button.danger:hover { background: var(--danger-background); }
+
+.connections { margin: 0 0 1.5rem; padding: 0; list-style: none; }
+
+.connection { padding: 1.25rem 0; border-top: 1px solid var(--border); }
+
+.connection:last-child { border-bottom: 1px solid var(--border); }
+
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0 0 1rem; }
+
+.facts div { display: contents; }
+
+.facts dt { color: var(--muted); }
+
+.facts dd { margin: 0; }
+
+.can { margin-bottom: 0.25rem; }
+
+.connection .scopes { margin-bottom: 1rem; }
+
 .sign-out { margin: 0; }
+
+/* The card's padding alone spaces its last line from the edge. */
+.card > :last-child, .card > form:last-child > :last-child { margin-bottom: 0; }
 
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 

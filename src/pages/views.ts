@@ -1,22 +1,40 @@
 import { SCOPES } from '../oauth/scopes.js';
 import { documentPage, html, type Html } from './html.js';
 
-/** Form actions of the pages. They are paths without a host, so they work behind any proxy that keeps the path. */
+/**
+ * Form actions and links of the pages. They are paths without a host, so they work behind any proxy that keeps
+ * the path.
+ */
 export const ACTION = {
   login: '/api/zapier/authorize/login',
   consent: '/api/zapier/authorize/consent',
   logout: '/api/zapier/logout',
+  connections: '/account/connections',
+  revokeConnection: '/account/connections/revoke',
 } as const;
 
-/** The hidden fields every form about an authorization request carries back. */
-export interface FormContext {
-  readonly requestId: string;
-  readonly csrfToken: string;
+/** Returns the URL of the page that continues a pending request: consent when signed in, else sign-in. */
+export function continueUrl(requestId: string): string {
+  return `${ACTION.consent}?${new URLSearchParams({ request: requestId }).toString()}`;
 }
 
-function hiddenFields(form: FormContext): Html {
-  return html`<input type="hidden" name="request" value="${form.requestId}">
-<input type="hidden" name="csrf" value="${form.csrfToken}">`;
+/**
+ * The hidden fields a form carries back: the CSRF token, and either the id of the authorization request the
+ * form belongs to or, for a sign-in outside an authorization request, the path to return to.
+ */
+export interface FormContext {
+  readonly csrfToken: string;
+  readonly requestId?: string | undefined;
+  readonly returnTo?: string | undefined;
+}
+
+/** Renders the hidden inputs of a form, one a line. */
+export function hiddenFields(form: FormContext): Html {
+  const inputs: Html[] = [];
+  if (form.requestId !== undefined) inputs.push(html`<input type="hidden" name="request" value="${form.requestId}">\n`);
+  if (form.returnTo !== undefined) inputs.push(html`<input type="hidden" name="return_to" value="${form.returnTo}">\n`);
+  inputs.push(html`<input type="hidden" name="csrf" value="${form.csrfToken}">`);
+  return html`${inputs}`;
 }
 
 /** Renders a page that only explains something: an error, or the end of a flow. */
@@ -25,17 +43,24 @@ export function messagePage(title: string, explanation: string): string {
 <p>${explanation}</p>`);
 }
 
+/** Returns a wait in whole minutes, rounded up, for messages such as "Try again in 5 minutes". */
+export function minutesInWords(seconds: number): string {
+  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
+}
+
 export interface LoginView extends FormContext {
-  readonly clientName: string;
+  /** End of the heading "Sign in to …": continuing to an app, or the account. */
+  readonly destination: string;
   readonly email?: string;
   readonly error?: string;
 }
 
-/** Renders the sign-in form shown before consent. Only the email is filled in again after a failed attempt. */
+/** Renders the sign-in form. Only the email is filled in again after a failed attempt. */
 export function loginPage(view: LoginView): string {
   const invalid = view.error === undefined ? html`` : html` aria-invalid="true" aria-describedby="sign-in-error"`;
   const error = view.error === undefined ? html`` : html`<p class="error" id="sign-in-error" role="alert">${view.error}</p>`;
-  return documentPage('Sign in', html`<h1>Sign in to continue to ${view.clientName}</h1>
+  return documentPage('Sign in', html`<h1>Sign in to ${view.destination}</h1>
 ${error}
 <form method="post" action="${ACTION.login}">
 ${hiddenFields(view)}
@@ -54,6 +79,7 @@ ${hiddenFields(view)}
 }
 
 export interface ConsentView extends FormContext {
+  readonly requestId: string;
   readonly clientName: string;
   readonly userEmail: string;
   readonly scopes: readonly string[];

@@ -5,7 +5,8 @@ import type { TestAccount } from '../helpers/fixtures.js';
 export class TestBrowser {
   readonly cookies = new Map<string, string>();
 
-  constructor(private readonly app: FastifyInstance) {}
+  /** `remoteAddress` is the client address the server sees, 127.0.0.1 unless a test needs several. */
+  constructor(private readonly app: FastifyInstance, readonly remoteAddress = '127.0.0.1') {}
 
   get(url: string): Promise<LightMyRequestResponse> {
     return this.send({ method: 'GET', url });
@@ -18,7 +19,7 @@ export class TestBrowser {
   }
 
   async send(options: { method: 'GET' | 'POST'; url: string; payload?: string; headers?: Record<string, string> }): Promise<LightMyRequestResponse> {
-    const response = await this.app.inject({ ...options, cookies: Object.fromEntries(this.cookies) });
+    const response = await this.app.inject({ ...options, remoteAddress: this.remoteAddress, cookies: Object.fromEntries(this.cookies) });
     for (const cookie of response.cookies as { name: string; value: string; maxAge?: number }[]) {
       if (cookie.value === '' || cookie.maxAge === 0) this.cookies.delete(cookie.name);
       else this.cookies.set(cookie.name, cookie.value);
@@ -61,6 +62,8 @@ export function formOf(page: string, action: string): ParsedForm {
 export const LOGIN = '/api/zapier/authorize/login';
 export const CONSENT = '/api/zapier/authorize/consent';
 export const LOGOUT = '/api/zapier/logout';
+export const CONNECTIONS = '/account/connections';
+export const REVOKE = '/account/connections/revoke';
 
 /** Builds an authorize URL from a list of parameters, so a test can repeat one. */
 export function authorizeUrl(parameters: Readonly<Record<string, string>> | readonly (readonly [string, string])[]): string {
@@ -88,4 +91,28 @@ export async function signInToConsent(
   if (signedIn.statusCode !== 303) throw new Error(`sign-in returned ${signedIn.statusCode}: ${signedIn.body.slice(0, 500)}`);
   const page = await browser.get(String(signedIn.headers.location));
   return { page, form: formOf(page.body, CONSENT) };
+}
+
+/** Signs in, allows the request and returns the redirect to the client. */
+export async function allowAccess(
+  browser: TestBrowser,
+  account: TestAccount,
+  extra: Readonly<Record<string, string>> = {},
+): Promise<URL> {
+  const { form } = await signInToConsent(browser, account, extra);
+  const response = await browser.post(CONSENT, { ...form.hidden, decision: 'allow' });
+  if (response.statusCode !== 302) throw new Error(`allow returned ${response.statusCode}: ${response.body.slice(0, 500)}`);
+  return new URL(String(response.headers.location));
+}
+
+/** Exchanges an authorization code at the token endpoint and returns the response. */
+export function exchangeCode(app: FastifyInstance, account: TestAccount, code: string): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url: '/api/zapier/token',
+    payload: new URLSearchParams({
+      grant_type: 'authorization_code', code, client_id: account.client.id, client_secret: account.clientSecret, redirect_uri: account.redirectUri,
+    }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
 }
