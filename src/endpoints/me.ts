@@ -41,12 +41,35 @@ export async function authenticateBearer(context: Context, request: FastifyReque
   return record;
 }
 
+/**
+ * Remembers when this process last recorded use of each grant, so that API calls update a grant's
+ * last-used time about once a minute instead of sending a write per request.
+ */
+class UseRecorder {
+  readonly #recorded = new Map<string, number>();
+
+  constructor(private readonly context: Context) {}
+
+  record(grantId: string): void {
+    const now = this.context.now();
+    if (now - (this.#recorded.get(grantId) ?? 0) < 60_000) return;
+    if (this.#recorded.size >= 100_000) this.#recorded.clear();
+    this.#recorded.set(grantId, now);
+    this.context.store.grants.touch(grantId, now).catch(() => {
+      // The last-used time is informational; a failed write is retried on a later request.
+      this.#recorded.delete(grantId);
+    });
+  }
+}
+
 /** GET /api/zapier/me: the user who authorized the token. */
 export function meRoute(app: FastifyInstance, context: Context): void {
+  const uses = new UseRecorder(context);
   app.get('/api/zapier/me', {
     schema: { response: { 200: USER_SCHEMA, '4xx': OAUTH_ERROR_SCHEMA, '5xx': OAUTH_ERROR_SCHEMA } },
   }, async (request: FastifyRequest, reply: FastifyReply) => {
     const token = await authenticateBearer(context, request);
+    uses.record(token.grantId);
     const user = await context.store.users.findById(token.userId);
     if (!user) throw bearerError('invalid_token', 'The access token is invalid, expired or revoked.');
     reply.header('cache-control', 'no-store');

@@ -125,6 +125,16 @@ for (const database of DATABASES) {
         assert.equal((await me(winners[0]!.json().access_token)).statusCode, 401);
       });
 
+      test('me records when the grant was last used', async () => {
+        const account = await createAccount(h.context);
+        const first = (await exchange(account, await issueCode(h.context, account))).json();
+        h.clock.advance(120);
+        assert.equal((await me(first.access_token)).statusCode, 200);
+        await new Promise((done) => setImmediate(done));
+        const [connection] = await h.context.store.grants.connections(account.userId);
+        assert.equal(connection?.lastUsedAt, h.clock.time);
+      });
+
       test('access token expires after its lifetime', async () => {
         const account = await createAccount(h.context);
         const first = (await exchange(account, await issueCode(h.context, account))).json();
