@@ -14,7 +14,7 @@ export function isTemporaryStorageFailure(error: unknown): boolean {
     /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL|READONLY)/.test(code) ||
     /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08\w{3}|40001|40P01|53\w{3}|57014|57P0[1-3])$/.test(code) ||
     error.message === 'The database connection is not open' ||
-    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection error and is not queryable/i.test(error.message)
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection error and is not queryable|Cannot use a pool after calling end/i.test(error.message)
   );
 }
 
