@@ -42,7 +42,7 @@ describe('OpenAPI document', () => {
 
   test('document is OpenAPI 3.1 with every route', () => {
     assert.equal(document.openapi, '3.1.0');
-    for (const path of ['/api/zapier/authorize', '/api/zapier/token', '/api/zapier/me', '/openapi.json']) {
+    for (const path of ['/api/zapier/authorize', '/api/zapier/token', '/api/zapier/revoke', '/api/zapier/introspect', '/api/zapier/me', '/.well-known/oauth-authorization-server', '/openapi.json', '/healthz', '/readyz']) {
       assert.ok(document.paths[path], path);
     }
   });
@@ -65,6 +65,20 @@ describe('OpenAPI document', () => {
       conforms('/api/zapier/token', 'post', response);
     }
     assert.deepEqual([...statuses].sort(), [200, 400, 401, 413]);
+  });
+
+  test('revocation and introspection responses match the document', async () => {
+    const account = await createAccount(h.context);
+    const code = await issueCode(h.context, account);
+    const tokens = (await h.app.inject({ method: 'POST', url: '/api/zapier/token', payload: { grant_type: 'authorization_code', code, client_id: account.client.id, client_secret: account.clientSecret, redirect_uri: account.redirectUri } })).json();
+    const credentials = { client_id: account.client.id, client_secret: account.clientSecret };
+    for (const url of ['/api/zapier/introspect', '/api/zapier/revoke']) {
+      const path = url;
+      for (const payload of [{ token: tokens.access_token, ...credentials }, { token: 'rtk_unknown', ...credentials }, { ...credentials }, { token: 'x' }, { token: 'x', client_id: account.client.id, client_secret: 'wrong' }]) {
+        const response = await h.app.inject({ method: 'POST', url, payload });
+        conforms(path, 'post', response);
+      }
+    }
   });
 
   test('me responses match the document', async () => {

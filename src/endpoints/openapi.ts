@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { SCOPES } from '../oauth/scopes.js';
-import { OAUTH_ERROR_SCHEMA, TOKEN_REQUEST_SCHEMA, TOKEN_RESPONSE_SCHEMA, USER_SCHEMA } from './schemas.js';
+import { INTROSPECTION_SCHEMA, OAUTH_ERROR_SCHEMA, TOKEN_REQUEST_SCHEMA, TOKEN_RESPONSE_SCHEMA, USER_SCHEMA } from './schemas.js';
 
 const json = (schema: unknown) => ({ 'application/json': { schema } });
 
@@ -66,8 +66,73 @@ export function openapiDocument(issuer: string): Record<string, unknown> {
               'WWW-Authenticate': { schema: { type: 'string' } },
             }),
             413: errorResponse('invalid_request: the body is larger than 64 KiB.', NO_STORE),
+            429: errorResponse('temporarily_unavailable: too many failed attempts from this address or for this client.', { ...NO_STORE, ...RETRY_AFTER }),
             500: errorResponse('server_error: a fault in the server.', NO_STORE),
             503: errorResponse('temporarily_unavailable: the database is unavailable; retry after the given delay.', { ...NO_STORE, ...RETRY_AFTER }),
+          },
+        },
+      },
+      '/api/zapier/revoke': {
+        post: {
+          operationId: 'revoke-token',
+          summary: 'Revoke an access or refresh token (RFC 7009); revoking a refresh token revokes its whole grant',
+          security: [{ clientBasic: [] }, {}],
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': { schema: { $ref: '#/components/schemas/TokenOperation' } },
+              'application/json': { schema: { $ref: '#/components/schemas/TokenOperation' } },
+            },
+          },
+          responses: {
+            200: { description: 'Revoked, or the token was unknown (RFC 7009 §2.2). Empty body.', headers: NO_STORE },
+            400: errorResponse('invalid_request (missing token, or a token of another client) or invalid_client with credentials in the body.', NO_STORE),
+            401: errorResponse('invalid_client: no client credentials, or wrong ones in HTTP Basic.', { ...NO_STORE, 'WWW-Authenticate': { schema: { type: 'string' } } }),
+            413: errorResponse('invalid_request: the body is larger than 64 KiB.', NO_STORE),
+            429: errorResponse('temporarily_unavailable: too many failed client authentications.', { ...NO_STORE, ...RETRY_AFTER }),
+            503: errorResponse('temporarily_unavailable: the database is unavailable.', { ...NO_STORE, ...RETRY_AFTER }),
+          },
+        },
+      },
+      '/api/zapier/introspect': {
+        post: {
+          operationId: 'introspect-token',
+          summary: 'Describe a token (RFC 7662); only tokens issued to the calling client can be active',
+          security: [{ clientBasic: [] }, {}],
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': { schema: { $ref: '#/components/schemas/TokenOperation' } },
+              'application/json': { schema: { $ref: '#/components/schemas/TokenOperation' } },
+            },
+          },
+          responses: {
+            200: { description: 'The token\'s state; {"active": false} for anything not usable.', headers: NO_STORE, content: json({ $ref: '#/components/schemas/Introspection' }) },
+            400: errorResponse('invalid_request or invalid_client with credentials in the body.', NO_STORE),
+            401: errorResponse('invalid_client: no client credentials, or wrong ones in HTTP Basic.', { ...NO_STORE, 'WWW-Authenticate': { schema: { type: 'string' } } }),
+            413: errorResponse('invalid_request: the body is larger than 64 KiB.', NO_STORE),
+            429: errorResponse('temporarily_unavailable: too many failed client authentications.', { ...NO_STORE, ...RETRY_AFTER }),
+            503: errorResponse('temporarily_unavailable: the database is unavailable.', { ...NO_STORE, ...RETRY_AFTER }),
+          },
+        },
+      },
+      '/.well-known/oauth-authorization-server': {
+        get: {
+          operationId: 'get-server-metadata',
+          summary: 'Authorization server metadata (RFC 8414)',
+          responses: { 200: { description: 'The metadata.', content: json({ type: 'object', required: ['issuer', 'token_endpoint'] }) } },
+        },
+      },
+      '/healthz': {
+        get: { operationId: 'get-health', summary: 'Liveness', responses: { 200: { description: 'The process runs.', content: json({ type: 'object' }) } } },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'get-readiness',
+          summary: 'Readiness: the database answers and the process is not shutting down',
+          responses: {
+            200: { description: 'Ready for traffic.', content: json({ type: 'object' }) },
+            503: { description: 'Not ready: database unreachable or shutting down.', content: json({ type: 'object' }) },
           },
         },
       },
@@ -81,6 +146,7 @@ export function openapiDocument(issuer: string): Record<string, unknown> {
             401: errorResponse('Missing, unknown, expired or revoked token (RFC 6750 §3), with WWW-Authenticate: Bearer.', {
               'WWW-Authenticate': { schema: { type: 'string' } },
             }),
+            429: errorResponse('temporarily_unavailable: too many never-issued tokens from this address.', RETRY_AFTER),
             503: errorResponse('temporarily_unavailable: the database is unavailable.', RETRY_AFTER),
           },
         },
@@ -99,6 +165,18 @@ export function openapiDocument(issuer: string): Record<string, unknown> {
         TokenResponse: TOKEN_RESPONSE_SCHEMA,
         OAuthError: OAUTH_ERROR_SCHEMA,
         User: USER_SCHEMA,
+        Introspection: INTROSPECTION_SCHEMA,
+        TokenOperation: {
+          type: 'object',
+          properties: {
+            token: { type: 'string' },
+            token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] },
+            client_id: { type: 'string' },
+            client_secret: { type: 'string' },
+          },
+          required: ['token'],
+          additionalProperties: { type: 'string' },
+        },
       },
       securitySchemes: {
         clientBasic: { type: 'http', scheme: 'basic', description: 'client_id and client_secret, each form-urlencoded first.' },
