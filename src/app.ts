@@ -37,6 +37,8 @@ export function sendOAuthError(error: unknown, request: FastifyRequest, reply: F
 /** JSON API routes with their own RFC 6749-shaped error handler. */
 async function apiPlugin(app: FastifyInstance, context: Context): Promise<void> {
   await app.register(formbody);
+  // Without this, Fastify's own text/plain parser would hand the endpoints a string instead of rejecting it.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((error: FastifyError, request, reply) => sendOAuthError(error, request, reply));
   tokenRoute(app, context);
   revocationRoute(app, context);
@@ -60,6 +62,8 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // A body that trickles in must not hold a connection for Node's default five minutes.
+    requestTimeout: 30_000,
     // One line per request, written when the response is sent (see logRequests below).
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
@@ -74,8 +78,21 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
   operationsRoutes(app, context);
   await app.register(pagesPlugin, context);
 
+  if (context.config.issuer.startsWith('https://')) {
+    // Browsers that reached the server over HTTPS once keep using it (RFC 6797).
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('strict-transport-security', 'max-age=31536000');
+    });
+  }
+
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
+    const allowed = (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path }));
+    if (allowed.length > 0) {
+      const methods = allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
+      return reply.code(405).header('allow', methods.join(', ')).header('cache-control', 'no-store')
+        .send({ error: 'method_not_allowed', error_description: `Use ${methods.join(' or ')} for ${path}.` });
+    }
     if (path.startsWith('/api/') || path.startsWith('/.well-known/') || path === '/openapi.json') {
       return reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: `No endpoint at ${request.method} ${path}.` });
     }

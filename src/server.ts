@@ -6,7 +6,7 @@ import { buildApp } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AbuseLimits } from './security/abuse-limits.js';
 import { Metrics } from './http/metrics.js';
-import type { Config } from './config/config.js';
+import { ConfigError, SETTINGS, type Config } from './config/config.js';
 import type { Clock, Context } from './context.js';
 import { KeyedHasher } from './crypto/secrets.js';
 import { ClientAuthenticator } from './oauth/client-auth.js';
@@ -28,6 +28,16 @@ export async function createContext(config: Config, store?: Store, now: Clock = 
   });
   const limits = new AbuseLimits(redis);
   const hasher = new KeyedHasher(key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]));
+  const fingerprint = hasher.hash('key-fingerprint', 'kiwiform');
+  if ((await opened.claimKeyFingerprint(fingerprint)) !== fingerprint) {
+    await opened.close();
+    throw new ConfigError(
+      config.secret === undefined ? SETTINGS.secret.env : `${SETTINGS.secret.env} (or ${SETTINGS.secret.flag})`,
+      config.secret === undefined
+        ? 'this database was set up with KIWIFORM_SECRET, and without it no stored token, code or client secret matches; set the same value again'
+        : 'differs from the key this database was set up with, so no stored token, code or client secret would match; use the original value',
+    );
+  }
   return {
     config,
     store: opened,

@@ -1,22 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { PURPOSE } from '../grants/issue.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError, safeDescription } from '../oauth/errors.js';
 import type { AccessTokenRecord } from '../storage/types.js';
 import { OAUTH_ERROR_SCHEMA, USER_SCHEMA } from './schemas.js';
 
 const REALM = 'realm="kiwiform"';
 
 /** Builds the RFC 6750 §3 challenge error; without a presented token the challenge carries no error code. */
-function bearerError(code: 'invalid_request' | 'invalid_token' | null, description: string): OAuthError {
+function bearerError(code: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | null, description: string, scope?: string): OAuthError {
   const challenge = code === null
     ? `Bearer ${REALM}`
-    : `Bearer ${REALM}, error="${code}", error_description="${description}"`;
-  return new OAuthError(code ?? 'invalid_token', description, {
-    status: code === 'invalid_request' ? 400 : 401,
-    headers: { 'www-authenticate': challenge },
-  });
+    : `Bearer ${REALM}, error="${code}", error_description="${safeDescription(description)}"${scope ? `, scope="${scope}"` : ''}`;
+  const status = code === 'invalid_request' ? 400 : code === 'insufficient_scope' ? 403 : 401;
+  return new OAuthError(code ?? 'invalid_token', description, { status, headers: { 'www-authenticate': challenge } });
 }
+
+/** Scope a token needs for the me endpoint: the user's name and email. */
+const PROFILE_SCOPE = 'profile';
 
 /**
  * Resolves the bearer access token of a request (RFC 6750 §2.1) or throws the 401 of RFC 6750 §3.
@@ -69,6 +70,10 @@ export function meRoute(app: FastifyInstance, context: Context): void {
     schema: { response: { 200: USER_SCHEMA, '4xx': OAUTH_ERROR_SCHEMA, '5xx': OAUTH_ERROR_SCHEMA } },
   }, async (request: FastifyRequest, reply: FastifyReply) => {
     const token = await authenticateBearer(context, request);
+    // RFC 6750 §3.1: a valid token without the needed scope is insufficient_scope with status 403.
+    if (!token.scope.split(' ').includes(PROFILE_SCOPE)) {
+      throw bearerError('insufficient_scope', `The access token lacks the ${PROFILE_SCOPE} scope.`, PROFILE_SCOPE);
+    }
     uses.record(token.grantId);
     const user = await context.store.users.findById(token.userId);
     if (!user) throw bearerError('invalid_token', 'The access token is invalid, expired or revoked.');

@@ -139,11 +139,14 @@ export function openapiDocument(issuer: string): Record<string, unknown> {
       '/api/zapier/me': {
         get: {
           operationId: 'get-me',
-          summary: 'The user who authorized the access token',
-          security: [{ bearer: [] }],
+          summary: 'The user who authorized the access token; needs the profile scope',
+          security: [{ bearer: [] }, { oauth2: ['profile'] }],
           responses: {
             200: { description: 'The user.', content: json({ $ref: '#/components/schemas/User' }) },
             401: errorResponse('Missing, unknown, expired or revoked token (RFC 6750 §3), with WWW-Authenticate: Bearer.', {
+              'WWW-Authenticate': { schema: { type: 'string' } },
+            }),
+            403: errorResponse('insufficient_scope: the token lacks the profile scope (RFC 6750 §3.1).', {
               'WWW-Authenticate': { schema: { type: 'string' } },
             }),
             429: errorResponse('temporarily_unavailable: too many never-issued tokens from this address.', RETRY_AFTER),

@@ -5,7 +5,7 @@ import { CodeReplay, exchangeCode } from '../grants/authorization-code.js';
 import type { TokenResponse } from '../grants/issue.js';
 import { RefreshTokenReuse, refreshAccessToken } from '../grants/refresh-token.js';
 import { readClientCredentials, type PresentedCredentials } from '../oauth/client-auth.js';
-import { OAuthError } from '../oauth/errors.js';
+import { OAuthError, invalidRequest } from '../oauth/errors.js';
 import { printable, readParameters, required } from '../oauth/parameters.js';
 import { OAUTH_ERROR_SCHEMA, TOKEN_RESPONSE_SCHEMA } from './schemas.js';
 
@@ -20,7 +20,12 @@ export const OAUTH_ROUTE_SCHEMA = {
 
 /** Parses an OAuth endpoint's body and client credentials, the steps the token, revoke and introspect routes share. */
 export function readOAuthRequest(request: FastifyRequest) {
-  const parameters = readParameters(request.body);
+  const encoding = request.headers['content-encoding'];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw invalidRequest('Content-Encoding is not supported; send the body uncompressed.');
+  }
+  const json = /^application\/json\b/i.test(request.headers['content-type'] ?? '');
+  const parameters = readParameters(request.body, json);
   const credentials = readClientCredentials(request.headers.authorization, parameters);
   return { parameters, credentials };
 }

@@ -2,7 +2,7 @@ import type { Context } from '../context.js';
 import { PREFIX } from '../crypto/secrets.js';
 import type { PresentedCredentials } from '../oauth/client-auth.js';
 import { OAuthError, invalidGrant } from '../oauth/errors.js';
-import { required, type Parameters } from '../oauth/parameters.js';
+import { printable, required, type Parameters } from '../oauth/parameters.js';
 import { formatScope, parseScope, scopesOutside } from '../oauth/scopes.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
 import { PURPOSE, newAccessToken, tokenResponse, type TokenResponse } from './issue.js';
@@ -86,8 +86,9 @@ export class RefreshTokenReuse extends Error {
 function narrowedScope(record: RefreshTokenRecord, requestedScope: string | undefined): string {
   if (requestedScope === undefined) return record.scope;
   const requested = parseScope(requestedScope);
+  if (requested.length === 0) throw new OAuthError('invalid_scope', 'The scope parameter contains no scope.');
   const outside = scopesOutside(requested, parseScope(record.scope));
   // RFC 6749 §6: a refresh may narrow the scope but never add to what the owner granted.
-  if (outside.length > 0) throw new OAuthError('invalid_scope', `The scope exceeds the original grant: ${outside.join(' ')}.`);
+  if (outside.length > 0) throw new OAuthError('invalid_scope', `The scope exceeds the original grant: ${printable(outside.join(' '))}.`);
   return formatScope(requested);
 }

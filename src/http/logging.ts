@@ -1,14 +1,7 @@
 import type { FastifyLoggerOptions } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/config.js';
-
-/** Query parameters that can carry a credential; their values never reach the log. */
-const SECRET_QUERY_PARAMETERS = /([?&](?:code|access_token|refresh_token|token|client_secret|password|code_verifier|id_token)=)[^&#]*/gi;
-
-/** Removes credential values from a URL before it is logged. */
-export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY_PARAMETERS, '$1[Redacted]');
-}
+import { redactUrl } from './redaction.js';
 
 /**
  * Pino options: one line per request with its id, and redaction of every header and field that can carry a

@@ -50,7 +50,7 @@ export function readClientCredentials(
     const colon = decoded.indexOf(':');
     const clientId = colon < 0 ? undefined : formDecode(decoded.slice(0, colon));
     const clientSecret = colon < 0 ? undefined : formDecode(decoded.slice(colon + 1));
-    if (!clientId || clientSecret === undefined) {
+    if (!clientId || clientSecret === undefined || `${clientId}${clientSecret}`.includes('\u0000')) {
       throw invalidClient('basic', 'The Authorization header is not valid HTTP Basic client credentials.');
     }
     if (body.client_id !== undefined && body.client_id !== clientId) {
@@ -87,12 +87,13 @@ export class ClientAuthenticator {
 
   /**
    * Returns the client when the secret matches, otherwise throws invalid_client, or LimitExceeded once the
-   * client id or the address has failed too often. A correct secret is never refused for earlier failures,
-   * except an imported one that this process has not verified yet while the client id or address is blocked:
-   * that would cost a password hash per guess.
+   * client id or the address has failed too often. Failures from other addresses never stop a correct secret,
+   * so no one can lock a client out. An address that is blocked itself gets an imported secret checked only
+   * if this process verified that secret before, because each other check costs a password hash.
    */
   async authenticate(credentials: PresentedCredentials, address: string): Promise<Client> {
-    const keys = [`client:${credentials.clientId.slice(0, 200)}`, `address:${address}`];
+    const addressKey = `address:${address}`;
+    const keys = [`client:${credentials.clientId.slice(0, 200)}`, addressKey];
     const client = await this.clients.findById(credentials.clientId);
     // Client ids are public, so an unknown one is rejected at once instead of spending a password hash on it.
     if (!client) {
@@ -104,7 +105,7 @@ export class ClientAuthenticator {
     for (const secret of secrets) {
       const cheap = secret.kind === 'hmac' || this.#isCached(client.id, secret.hash, credentials.clientSecret);
       if (!cheap) {
-        const wait = await this.limits.blockedFor('clientAuthFailure', keys);
+        const wait = await this.limits.blockedFor('clientAuthFailure', [addressKey]);
         if (wait > 0) throw new LimitExceeded('clientAuthFailure', wait);
       }
       if (await this.#matches(client.id, secret, credentials.clientSecret)) return client;

@@ -35,13 +35,16 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
 export class OAuthError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
+  /** A description safe for the client, limited to the characters RFC 6749 §5.2 allows. */
+  readonly description: string;
 
   constructor(
     readonly code: OAuthErrorCode,
-    readonly description: string,
+    description: string,
     options: { status?: number; cause?: unknown; headers?: Record<string, string> } = {},
   ) {
     super(`${code}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.description = safeDescription(description);
     this.name = 'OAuthError';
     this.status = options.status ?? DEFAULT_STATUS[code];
     this.headers = options.headers ?? {};
@@ -51,6 +54,14 @@ export class OAuthError extends Error {
   toJSON(): { error: OAuthErrorCode; error_description: string } {
     return { error: this.code, error_description: this.description };
   }
+}
+
+/**
+ * Restricts a description to the characters RFC 6749 §5.2 allows in error_description (printable ASCII
+ * without '"' and '\\'), so it can also stand inside a quoted WWW-Authenticate parameter.
+ */
+export function safeDescription(text: string): string {
+  return text.replace(/"/g, "'").replace(/\\/g, '/').replace(/\u2026/g, '...').replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?');
 }
 
 export const invalidRequest = (description: string): OAuthError => new OAuthError('invalid_request', description);

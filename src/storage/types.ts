@@ -276,6 +276,11 @@ export interface Store {
    * tokens retired more than `retiredBefore`, in batches of `batchSize` rows so no lock is held for long.
    */
   purge(now: number, retiredBefore: number, batchSize: number): Promise<PurgeResult>;
+  /**
+   * Stores the fingerprint of the hash key if none is stored yet, and returns the stored one, so a server
+   * started with another key than the one the database's hashes were made with can notice.
+   */
+  claimKeyFingerprint(fingerprint: string): Promise<string>;
   /** Checks that the database answers. */
   ping(): Promise<void>;
   /** Connection pool usage, for stores that pool connections. */

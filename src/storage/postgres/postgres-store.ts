@@ -106,6 +106,13 @@ export class PostgresStore implements Store {
     return Buffer.from(value, 'base64url');
   }
 
+  async claimKeyFingerprint(fingerprint: string): Promise<string> {
+    await this.#pool.query('insert into server_keys (name, value, created_at) values ($1, $2, $3) on conflict (name) do nothing',
+      ['key_fingerprint', fingerprint, Date.now()]);
+    const { rows } = await this.#pool.query<{ value: string }>('select value from server_keys where name = $1', ['key_fingerprint']);
+    return rows[0]?.value ?? fingerprint;
+  }
+
   async ping(): Promise<void> {
     await this.#pool.query('select 1');
   }

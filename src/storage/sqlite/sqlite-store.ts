@@ -76,6 +76,11 @@ export class SqliteStore implements Store {
     return Buffer.from(value, 'base64url');
   }
 
+  async claimKeyFingerprint(fingerprint: string): Promise<string> {
+    this.#db.prepare('insert or ignore into server_keys (name, value, created_at) values (?, ?, ?)').run('key_fingerprint', fingerprint, Date.now());
+    return this.#db.prepare('select value from server_keys where name = ?').pluck().get('key_fingerprint') as string;
+  }
+
   async ping(): Promise<void> {
     this.#db.prepare('select 1').get();
   }

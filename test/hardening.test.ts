@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DATABASES, skipReason } from './helpers/databases.js';
+import { basicAuth, createAccount, harness, issueCode, type Harness, type TestAccount } from './helpers/fixtures.js';
+
+const form = (url: string, body: string, headers: Record<string, string> = {}) => ({
+  method: 'POST' as const,
+  url,
+  payload: body,
+  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+});
+
+for (const database of DATABASES) {
+  describe(`${database} database`, { skip: skipReason(database) }, () => {
+    describe('hardening against hostile input', () => {
+      let h: Harness;
+      before(async () => {
+        h = await harness({ KIWIFORM_ISSUER: 'https://auth.example.test' }, database);
+      });
+      after(async () => h.close());
+
+      async function connect(account: TestAccount, scope?: string) {
+        const code = await issueCode(h.context, account, scope === undefined ? {} : { scope });
+        const body = new URLSearchParams({ grant_type: 'authorization_code', code, client_id: account.client.id, client_secret: account.clientSecret, redirect_uri: account.redirectUri });
+        return (await h.app.inject(form('/api/zapier/token', body.toString()))).json() as { access_token: string; refresh_token: string };
+      }
+
+      for (const [name, body, headers] of [
+        ['NUL in client_id', 'grant_type=authorization_code&code=x&client_id=a%00b&client_secret=x', {}],
+        ['NUL in a refresh token', 'grant_type=refresh_token&refresh_token=rtk_a%00b', {}],
+        ['NUL in a parameter name', 'grant_type=refresh_token&refresh_token=rtk_a&x%00y=1', {}],
+        ['NUL in Basic credentials', 'grant_type=refresh_token&refresh_token=rtk_a', { authorization: basicAuth('a\u0000b', 'x') }],
+      ] as const) {
+        test(`${name} is a 4xx`, async () => {
+          for (const url of ['/api/zapier/token', '/api/zapier/introspect', '/api/zapier/revoke']) {
+            const response = await h.app.inject(form(url, body, headers));
+            assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${url}: ${response.statusCode} ${response.body}`);
+          }
+        });
+      }
+
+      test('compressed body is rejected', async () => {
+        const response = await h.app.inject(form('/api/zapier/token', 'grant_type=refresh_token&refresh_token=rtk_x', { 'content-encoding': 'gzip' }));
+        assert.equal(response.statusCode, 400);
+        assert.equal(response.json().error, 'invalid_request');
+      });
+
+      test('error descriptions keep to the RFC 6749 characters', async () => {
+        const response = await h.app.inject(form('/api/zapier/token', `grant_type=${encodeURIComponent('"é\\…x')}`));
+        assert.equal(response.statusCode, 400);
+        assert.match(response.json().error_description, /^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/);
+      });
+
+      test('me needs the profile scope', async () => {
+        const account = await createAccount(h.context);
+        const tokens = await connect(account, 'forms:read');
+        const response = await h.app.inject({ method: 'GET', url: '/api/zapier/me', headers: { authorization: `Bearer ${tokens.access_token}` } });
+        assert.equal(response.statusCode, 403);
+        assert.equal(response.json().error, 'insufficient_scope');
+        assert.match(String(response.headers['www-authenticate']), /error="insufficient_scope", .*scope="profile"/);
+      });
+
+      test('refresh with an empty scope is invalid_scope', async () => {
+        const account = await createAccount(h.context);
+        const tokens = await connect(account);
+        const response = await h.app.inject(form('/api/zapier/token', `grant_type=refresh_token&refresh_token=${tokens.refresh_token}&scope=%20`));
+        assert.equal(response.statusCode, 400);
+        assert.equal(response.json().error, 'invalid_scope');
+      });
+
+      test('wrong method is a 405 with Allow', async () => {
+        const response = await h.app.inject({ method: 'GET', url: '/api/zapier/token' });
+        assert.equal(response.statusCode, 405);
+        assert.equal(response.headers.allow, 'POST');
+        assert.equal(response.json().error, 'method_not_allowed');
+      });
+
+      test('HTTPS issuer adds Strict-Transport-Security', async () => {
+        const response = await h.app.inject({ method: 'GET', url: '/healthz' });
+        assert.match(String(response.headers['strict-transport-security']), /max-age=\d+/);
+      });
+
+      test('credentials in any part of a URL stay out of the log', async () => {
+        const account = await createAccount(h.context);
+        const tokens = await connect(account);
+        for (const url of [
+          `/api/zapier/me?x=${tokens.access_token}`,
+          `/api/zapier/me?acc%65ss_token=${tokens.access_token}`,
+          `/api/zapier/${tokens.access_token}`,
+          `/healthz;access_token=${tokens.refresh_token}`,
+        ]) {
+          await h.app.inject({ method: 'GET', url });
+        }
+        await h.app.inject(form('/api/zapier/token', `grant_type=${tokens.refresh_token}`));
+        await h.app.inject(form('/api/zapier/token', `grant_type=refresh_token&refresh_token=${tokens.refresh_token}&scope=${tokens.access_token}`));
+        const logs = h.logs();
+        assert.ok(!logs.includes(tokens.access_token), 'the access token is logged');
+        assert.ok(!logs.includes(tokens.refresh_token.slice(0, 20)), 'the refresh token is logged');
+      });
+    });
+  });
+}
