@@ -20,11 +20,14 @@ export interface NewUser {
   readonly createdAt: number;
 }
 
+/** The form in which emails are compared: Unicode NFC, lower case, so visually equal addresses are one account. */
+export const normalizeEmail = (email: string): string => email.normalize('NFC').toLowerCase();
+
 export interface UserStore {
-  /** Inserts a user; throws DuplicateError when the email (compared case-insensitively) is taken. */
+  /** Inserts a user; throws DuplicateError when the email (compared after normalizeEmail) is taken. */
   create(user: NewUser): Promise<void>;
   findById(id: string): Promise<User | undefined>;
-  /** Finds a user by email, compared case-insensitively. */
+  /** Finds a user by email, compared after normalizeEmail. */
   findByEmail(email: string): Promise<User | undefined>;
 }
 

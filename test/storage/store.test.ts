@@ -139,6 +139,17 @@ for (const kind of DATABASES) {
       );
     });
 
+    test('user emails compare in Unicode NFC', async () => {
+      const local = `j\u00fcrgen-${randomUUID()}`;
+      await store.users.create({ id: randomUUID(), email: `${local}@example.test`, name: 'A', passwordHash: 'h', createdAt: NOW });
+      const decomposed = `${local.normalize('NFD')}@example.test`;
+      await assert.rejects(
+        store.users.create({ id: randomUUID(), email: decomposed, name: 'B', passwordHash: 'h', createdAt: NOW }),
+        (error: unknown) => error instanceof DuplicateError,
+      );
+      assert.ok(await store.users.findByEmail(decomposed));
+    });
+
     test('client round trip', async () => {
       for (const overrides of [
         { requirePkce: true, refreshTokenRotation: true },

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import {
-  DuplicateError, type AuthorizationRequest, type AuthorizationRequestStore, type Client, type ClientChanges,
+  DuplicateError, normalizeEmail, type AuthorizationRequest, type AuthorizationRequestStore, type Client, type ClientChanges,
   type ClientStore, type NewUser, type SecretKind, type Session, type SessionStore, type User, type UserStore,
 } from '../types.js';
 import { nullableString, toClient, type Row } from '../sqlite/rows.js';
@@ -27,7 +27,7 @@ export class PostgresUsers implements UserStore {
     try {
       await this.#pool.query(
         'insert into users (id, email, email_normalized, name, password_hash, created_at) values ($1, $2, $3, $4, $5, $6)',
-        [user.id, user.email, user.email.toLowerCase(), user.name, user.passwordHash, user.createdAt]);
+        [user.id, user.email, normalizeEmail(user.email), user.name, user.passwordHash, user.createdAt]);
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError('email');
       throw error;
@@ -40,7 +40,7 @@ export class PostgresUsers implements UserStore {
   }
 
   async findByEmail(email: string): Promise<User | undefined> {
-    const { rows } = await this.#pool.query('select * from users where email_normalized = $1', [email.toLowerCase()]);
+    const { rows } = await this.#pool.query('select * from users where email_normalized = $1', [normalizeEmail(email)]);
     return rows[0] && toUser(rows[0]);
   }
 }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
-  DuplicateError, type AuthorizationRequest, type AuthorizationRequestStore, type Client, type ClientChanges,
+  DuplicateError, normalizeEmail, type AuthorizationRequest, type AuthorizationRequestStore, type Client, type ClientChanges,
   type ClientStore, type NewUser, type SecretKind, type Session, type SessionStore, type User, type UserStore,
 } from '../types.js';
 import { flag, isUniqueViolation, nullableString, toClient, type Row } from './rows.js';
@@ -29,7 +29,7 @@ export class SqliteUsers implements UserStore {
 
   async create(user: NewUser): Promise<void> {
     try {
-      this.#insert.run(user.id, user.email, user.email.toLowerCase(), user.name, user.passwordHash, user.createdAt);
+      this.#insert.run(user.id, user.email, normalizeEmail(user.email), user.name, user.passwordHash, user.createdAt);
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError('email');
       throw error;
@@ -42,7 +42,7 @@ export class SqliteUsers implements UserStore {
   }
 
   async findByEmail(email: string): Promise<User | undefined> {
-    const row = this.#byEmail.get(email.toLowerCase()) as Row | undefined;
+    const row = this.#byEmail.get(normalizeEmail(email)) as Row | undefined;
     return row && toUser(row);
   }
 }
