@@ -5,6 +5,7 @@ import type { ClientAuthenticator } from './oauth/client-auth.js';
 import type { AuditLog } from './audit/audit-log.js';
 import type { AbuseLimits } from './security/abuse-limits.js';
 import type { Metrics } from './http/metrics.js';
+import type { GrantUseRecorder } from './grants/grant-use.js';
 
 /** Returns the current time in milliseconds since the Unix epoch; tests pass a fake one. */
 export type Clock = () => number;
@@ -19,6 +20,7 @@ export interface Context {
   readonly audit: AuditLog;
   readonly limits: AbuseLimits;
   readonly metrics: Metrics;
+  readonly uses: GrantUseRecorder;
   /** Set when the server stops accepting traffic, so /readyz turns unready before the listener closes. */
   readonly lifecycle: { draining: boolean };
 }

@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { AuditLog } from './audit/audit-log.js';
 import { AbuseLimits } from './security/abuse-limits.js';
 import { Metrics } from './http/metrics.js';
+import { GrantUseRecorder } from './grants/grant-use.js';
 import { ConfigError, SETTINGS, type Config } from './config/config.js';
 import type { Clock, Context } from './context.js';
 import { KeyedHasher } from './crypto/secrets.js';
@@ -47,6 +48,7 @@ export async function createContext(config: Config, store?: Store, now: Clock = 
     audit: new AuditLog(opened.audit, () => now()),
     limits,
     metrics: new Metrics(opened),
+    uses: new GrantUseRecorder(opened, () => now()),
     lifecycle: { draining: false },
   };
 }

@@ -25,18 +25,34 @@ Options of every command:
   -h, --help             Show this text.
 
 kiwiform serve [OPTIONS]
-  Each option overrides the environment variable named in parentheses.
-  --host HOST                       Listen address (KIWIFORM_HOST, default 127.0.0.1)
+  Each option overrides the environment variable named in parentheses. --database-url is listed above.
+  --host HOST                       Listen address: an IPv4 or IPv6 address or a host name (KIWIFORM_HOST,
+                                    default 127.0.0.1)
   --port PORT                       Listen port, 0 to 65535 (KIWIFORM_PORT, default 3000)
   --issuer URL                      Public base URL used in metadata and links (KIWIFORM_ISSUER, default http://HOST:PORT)
   --log-level LEVEL                 trace, debug, info, warn, error, fatal or silent (KIWIFORM_LOG_LEVEL, default info)
-  --access-token-ttl SECONDS        Access token lifetime (KIWIFORM_ACCESS_TOKEN_TTL, default 3600)
-  --code-ttl SECONDS                Authorization code lifetime, at most 600 (KIWIFORM_CODE_TTL, default 600)
+  --workers N                       Server processes on this machine, sharing the port, 1 to 64
+                                    (KIWIFORM_WORKERS, default 1)
+  --trust-proxy VALUE               Proxies trusted to report the client address in X-Forwarded-For: false, true,
+                                    a hop count from 0 to 100, or comma-separated addresses and CIDR ranges
+                                    (KIWIFORM_TRUST_PROXY, default false)
+  --redis-url URL                   redis://HOST:PORT or rediss://...: abuse-limit counters shared by every
+                                    process and instance (KIWIFORM_REDIS_URL; default: none, each process counts
+                                    in its own memory)
+  --database-pool-size N            Maximum PostgreSQL connections per server process, 1 to 1000; SQLite
+                                    ignores it (KIWIFORM_DATABASE_POOL_SIZE, default 10)
+  --database-timeout SECONDS        How long to wait for a PostgreSQL connection or statement, 1 to 3600; SQLite
+                                    ignores it (KIWIFORM_DATABASE_TIMEOUT, default 5)
+  --purge-interval SECONDS          Time between deletions of expired rows, 0 to 604800; 0 turns them off
+                                    (KIWIFORM_PURGE_INTERVAL, default 3600)
+  --access-token-ttl SECONDS        Access token lifetime, 1 to 2592000 (KIWIFORM_ACCESS_TOKEN_TTL, default 3600)
+  --code-ttl SECONDS                Authorization code lifetime, 1 to 600 (KIWIFORM_CODE_TTL, default 600)
   --refresh-token-rotation BOOL     true or false: issue a new refresh token on every refresh, for clients
                                     without their own setting (KIWIFORM_REFRESH_TOKEN_ROTATION, default false)
-  --refresh-token-grace SECONDS     How long a rotated-out refresh token still returns its successor
-                                    (KIWIFORM_REFRESH_TOKEN_GRACE, default 60)
-  --session-ttl SECONDS             Browser sign-in session lifetime (KIWIFORM_SESSION_TTL, default 28800)
+  --refresh-token-grace SECONDS     How long a rotated-out refresh token still returns its successor, 0 to
+                                    86400 (KIWIFORM_REFRESH_TOKEN_GRACE, default 60)
+  --session-ttl SECONDS             Browser sign-in session lifetime, 60 to 2592000 (KIWIFORM_SESSION_TTL,
+                                    default 28800)
   --secret SECRET                   Key for hashing tokens and generated client secrets, at least 32 characters
                                     (KIWIFORM_SECRET; default: a random key stored in the database). Prefer the
                                     variable, because other local users can read command-line arguments.
@@ -44,7 +60,8 @@ kiwiform serve [OPTIONS]
 kiwiform migrate
 
 kiwiform users create --email EMAIL --password-stdin [--name NAME] [--json]
-  --email EMAIL          Sign-in address, at most 254 characters.
+  --email EMAIL          Sign-in address, at most 254 characters, stored in Unicode NFC. Whitespace,
+                         control and invisible characters are rejected.
   --password-stdin       Read the password from stdin (one trailing line break is removed). At least 8 and at
                          most 1024 characters. On a terminal it is read without echo.
   --name NAME            Display name (default: the part of the email before @).
@@ -118,7 +135,7 @@ kiwiform purge [--batch-size N] [--retired-refresh-token-days DAYS] [--json]
   --retired-refresh-token-days DAYS Days to keep a refresh token retired by rotation, 1 to 3650 (default 30).
                                     While it is kept, presenting it again revokes its grant; once purged it
                                     is only rejected as unknown.
-  --json                            Print only {"codes", "access_tokens", "refresh_tokens", "sessions",
+  --json                            Print only {"codes", "access_token_revocations", "refresh_tokens", "sessions",
                                     "authorization_requests"} as JSON: the number of rows deleted of each.
 
 Exit status: 0 on success, 1 when the command failed, 2 when an argument or setting is invalid.

@@ -45,7 +45,7 @@ export async function purgeExpired(args: readonly string[]): Promise<void> {
   if (values.json === true) {
     process.stdout.write(`${JSON.stringify({
       codes: result.codes,
-      access_tokens: result.accessTokens,
+      access_token_revocations: result.accessTokenRevocations,
       refresh_tokens: result.refreshTokens,
       sessions: result.sessions,
       authorization_requests: result.requests,
@@ -55,7 +55,7 @@ export async function purgeExpired(args: readonly string[]): Promise<void> {
   process.stdout.write([
     `Purged from ${store.description}:`,
     `  authorization codes:     ${result.codes}`,
-    `  access tokens:           ${result.accessTokens}`,
+    `  revoked access tokens:   ${result.accessTokenRevocations}`,
     `  refresh tokens:          ${result.refreshTokens}`,
     `  sessions:                ${result.sessions}`,
     `  authorization requests:  ${result.requests}`,

@@ -35,6 +35,11 @@ export class KeyedHasher {
   hash(purpose: string, value: string): string {
     return createHmac('sha256', this.#key).update(purpose).update('\0').update(value).digest('base64url');
   }
+
+  /** Returns the raw HMAC-SHA-256 of bytes under a purpose, for message authentication codes. */
+  mac(purpose: string, data: Buffer): Buffer {
+    return createHmac('sha256', this.#key).update(purpose).update('\0').update(data).digest();
+  }
 }
 
 /** Compares two strings in time that depends only on their lengths, never on where they differ. */

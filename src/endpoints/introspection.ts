@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
+import { checkAccessToken } from '../grants/access-token.js';
 import { PURPOSE } from '../grants/issue.js';
 import { required } from '../oauth/parameters.js';
 import { INTROSPECTION_SCHEMA } from './schemas.js';
@@ -35,16 +36,15 @@ export function introspectionRoute(app: FastifyInstance, context: Context): void
     try {
       const token = required(parameters, 'token');
       const client = await requireClient(context, request, credentials);
-      const { store, hasher, now, config } = context;
+      const { store, hasher, config } = context;
       for (const kind of tokenKinds(token, parameters.token_type_hint)) {
         if (kind === 'access') {
-          const found = await store.grants.findAccessTokenAnyState(hasher.hash(PURPOSE.accessToken, token));
-          if (!found || found.grantRevokedAt !== null || found.expiresAt <= now() || found.clientId !== client.id) continue;
-          const user = await store.users.findById(found.userId);
-          if (!user) continue;
+          const checked = await checkAccessToken(context, token);
+          if (checked.state !== 'active' || checked.grant.clientId !== client.id) continue;
+          const { claims, grant } = checked;
           answer = {
-            active: true, scope: found.scope, client_id: found.clientId, username: user.email, sub: user.id,
-            token_type: 'Bearer', exp: seconds(found.expiresAt), iat: seconds(found.createdAt), iss: config.issuer,
+            active: true, scope: claims.scope, client_id: grant.clientId, username: grant.userEmail, sub: grant.userId,
+            token_type: 'Bearer', exp: seconds(claims.expiresAt), iat: seconds(claims.issuedAt), iss: config.issuer,
           };
         } else {
           const found = await store.grants.findRefreshToken(hasher.hash(PURPOSE.refreshToken, token));

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
+import { checkAccessToken } from '../grants/access-token.js';
 import { PURPOSE } from '../grants/issue.js';
 import { invalidClient, type PresentedCredentials } from '../oauth/client-auth.js';
 import { invalidRequest } from '../oauth/errors.js';
@@ -29,14 +30,22 @@ export function revocationRoute(app: FastifyInstance, context: Context): void {
       const client = await requireClient(context, request, credentials);
       const { store, hasher, now } = context;
       for (const kind of tokenKinds(token, parameters.token_type_hint)) {
-        const found = kind === 'access'
-          ? await store.grants.findAccessTokenAnyState(hasher.hash(PURPOSE.accessToken, token))
-          : await store.grants.findRefreshToken(hasher.hash(PURPOSE.refreshToken, token));
+        let found: { clientId: string; userId: string; grantId: string } | undefined;
+        if (kind === 'access') {
+          const checked = await checkAccessToken(context, token);
+          // An expired or already revoked token needs nothing more, and an unknown one is not ours to touch.
+          if (checked.state !== 'active') continue;
+          found = checked.grant;
+          if (found.clientId === client.id) {
+            await store.grants.revokeAccessToken(hasher.hash(PURPOSE.accessToken, token), found.grantId, checked.claims.expiresAt);
+          }
+        } else {
+          found = await store.grants.findRefreshToken(hasher.hash(PURPOSE.refreshToken, token));
+          if (found && found.clientId === client.id) await store.grants.revoke(found.grantId, now());
+        }
         if (!found) continue;
         // RFC 7009 §2.1: a client may revoke only tokens issued to it.
         if (found.clientId !== client.id) throw invalidRequest('The token was issued to another client.');
-        if (kind === 'access') await store.grants.deleteAccessToken(hasher.hash(PURPOSE.accessToken, token));
-        else await store.grants.revoke(found.grantId, now());
         context.audit.record({
           event: kind === 'access' ? 'token.revoked' : 'grant.revoked',
           outcome: 'success',

@@ -64,7 +64,7 @@ export async function exchangeCode(
   const access = newAccessToken(context, record.grantId, record.scope, issuedAt);
   const refresh = generateSecret(PREFIX.refreshToken);
   const refreshRow = { hash: hasher.hash(PURPOSE.refreshToken, refresh), grantId: record.grantId, createdAt: issuedAt };
-  if (!(await store.grants.redeemCode(codeHash, issuedAt, access.row, refreshRow))) {
+  if (!(await store.grants.redeemCode(codeHash, issuedAt, refreshRow))) {
     // Another request redeemed the code first, or it expired or was revoked meanwhile.
     const latest = await store.grants.findCode(codeHash);
     if (latest?.consumedAt !== null && latest?.consumedAt !== undefined) {
@@ -73,7 +73,7 @@ export async function exchangeCode(
     }
     throw invalidGrant('The authorization code is no longer valid.');
   }
-  return { ...tokenResponse(context, access.value, refresh, record.scope), grantId: record.grantId, userId: record.userId, clientId: client.id };
+  return { ...tokenResponse(context, access, refresh, record.scope), grantId: record.grantId, userId: record.userId, clientId: client.id };
 }
 
 /** Marks a second use of an authorization code, for the log and the audit trail. */

@@ -1,6 +1,5 @@
-import { PREFIX, generateSecret } from '../crypto/secrets.js';
 import type { Context } from '../context.js';
-import type { NewAccessToken } from '../storage/types.js';
+import { encodeAccessToken } from './access-token.js';
 
 /** Purpose strings of the keyed hashes under which each kind of credential is stored. */
 export const PURPOSE = {
@@ -19,17 +18,9 @@ export interface TokenResponse {
   readonly scope: string;
 }
 
-/** Creates a new access token for a grant: the value to hand out and the row to store. */
-export function newAccessToken(context: Context, grantId: string, scope: string, now: number) {
-  const value = generateSecret(PREFIX.accessToken);
-  const row: NewAccessToken = {
-    hash: context.hasher.hash(PURPOSE.accessToken, value),
-    grantId,
-    scope,
-    createdAt: now,
-    expiresAt: now + context.config.accessTokenTtl * 1000,
-  };
-  return { value, row };
+/** Issues a self-contained access token for a grant; nothing is written to the database. */
+export function newAccessToken(context: Context, grantId: string, scope: string, now: number): string {
+  return encodeAccessToken(context.hasher, { grantId, scope, issuedAt: now, expiresAt: now + context.config.accessTokenTtl * 1000 });
 }
 
 export function tokenResponse(context: Context, access: string, refresh: string, scope: string): TokenResponse {

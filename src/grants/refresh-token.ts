@@ -43,7 +43,7 @@ export async function refreshAccessToken(
   const scope = narrowedScope(record, parameters.scope);
   const access = newAccessToken(context, record.grantId, scope, now());
   const result = (refresh: string, rotated: boolean) => ({
-    ...tokenResponse(context, access.value, refresh, scope),
+    ...tokenResponse(context, access, refresh, scope),
     grantId: record.grantId,
     userId: record.userId,
     clientId: record.clientId,
@@ -51,21 +51,24 @@ export async function refreshAccessToken(
   });
 
   if (record.rotatedAt === null && !(record.clientRotation ?? config.refreshTokenRotation)) {
-    if (!(await store.grants.issueAccessToken(access.row))) throw invalidGrant('The refresh token has been revoked.');
+    // Nothing is written: the access token is self-contained, and each use checks that the grant still lives.
+    context.uses.record(record.grantId);
     return result(refreshToken, false);
   }
 
   const successor = successorOf(context, refreshToken);
   if (record.rotatedAt === null) {
     const successorRow = { hash: hasher.hash(PURPOSE.refreshToken, successor), grantId: record.grantId, createdAt: now() };
-    if (await store.grants.rotateRefreshToken(hash, now(), successorRow, access.row)) return result(successor, true);
+    if (await store.grants.rotateRefreshToken(hash, now(), successorRow)) {
+      context.uses.record(record.grantId);
+      return result(successor, true);
+    }
   }
 
   // The token was retired by an earlier or a concurrent rotation.
   const retired = record.rotatedAt ?? (await store.grants.findRefreshToken(hash))?.rotatedAt ?? null;
   if (retired !== null && now() - retired <= config.refreshTokenGrace * 1000) {
     // Within the grace window a retry or a parallel request gets the same successor, not an error.
-    if (!(await store.grants.issueAccessToken(access.row))) throw invalidGrant('The refresh token has been revoked.');
     return result(successor, true);
   }
   // RFC 9700 §4.14.2: a retired refresh token used again means it may be stolen, so the whole grant dies.

@@ -142,14 +142,6 @@ export interface CodeRecord {
   readonly grantRevokedAt: number | null;
 }
 
-export interface NewAccessToken {
-  readonly hash: string;
-  readonly grantId: string;
-  readonly scope: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-}
-
 export interface NewRefreshToken {
   readonly hash: string;
   readonly grantId: string;
@@ -171,13 +163,16 @@ export interface RefreshTokenRecord {
   readonly grantRevokedAt: number | null;
 }
 
-export interface AccessTokenRecord {
+/** What an access token check needs about its grant, read in one query. */
+export interface GrantAccess {
   readonly grantId: string;
   readonly clientId: string;
   readonly userId: string;
-  readonly scope: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
+  readonly userEmail: string;
+  readonly userName: string;
+  readonly revokedAt: number | null;
+  /** Whether this one access token was revoked on its own (RFC 7009). */
+  readonly tokenRevoked: boolean;
 }
 
 /** A client a user has authorized, as the connected-apps page lists it. */
@@ -195,25 +190,21 @@ export interface GrantStore {
   createWithCode(grant: Grant, code: NewCode): Promise<void>;
   findCode(hash: string): Promise<CodeRecord | undefined>;
   /**
-   * Marks a code as used and inserts the tokens issued for it, in one transaction. Returns false, inserting
-   * nothing, when the code was already used, has expired at `now` or its grant was revoked: of two concurrent
-   * redemptions exactly one returns true.
+   * Marks a code as used and inserts the refresh token issued for it, in one transaction. Returns false,
+   * inserting nothing, when the code was already used, has expired at `now` or its grant was revoked: of two
+   * concurrent redemptions exactly one returns true. Access tokens are self-contained and never stored.
    */
-  redeemCode(hash: string, now: number, access: NewAccessToken, refresh: NewRefreshToken): Promise<boolean>;
+  redeemCode(hash: string, now: number, refresh: NewRefreshToken): Promise<boolean>;
   findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined>;
-  /** Inserts an access token unless its grant has been revoked meanwhile; returns whether it was inserted. */
-  issueAccessToken(access: NewAccessToken): Promise<boolean>;
-  /** Finds an access token that has not expired at `now` and whose grant is not revoked. */
-  findAccessToken(hash: string, now: number): Promise<AccessTokenRecord | undefined>;
   /**
-   * Retires a refresh token and inserts its successor and a new access token, in one transaction. Returns false,
-   * inserting nothing, when the token was already retired or its grant revoked: of concurrent rotations one wins.
+   * Retires a refresh token and inserts its successor, in one transaction. Returns false, inserting nothing,
+   * when the token was already retired or its grant revoked: of concurrent rotations one wins.
    */
-  rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken, access: NewAccessToken): Promise<boolean>;
-  /** Finds an access token whatever its state, for revocation and introspection. */
-  findAccessTokenAnyState(hash: string): Promise<(AccessTokenRecord & { readonly grantRevokedAt: number | null }) | undefined>;
-  /** Deletes one access token. */
-  deleteAccessToken(hash: string): Promise<void>;
+  rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken): Promise<boolean>;
+  /** Reads a grant with its user, and whether the access token with this hash was revoked on its own. */
+  findGrantAccess(grantId: string, accessTokenHash: string): Promise<GrantAccess | undefined>;
+  /** Revokes one access token until it would have expired anyway. */
+  revokeAccessToken(hash: string, grantId: string, expiresAt: number): Promise<void>;
   /** Revokes a grant, which kills every code and token issued under it. */
   revoke(grantId: string, now: number): Promise<void>;
   /** Revokes every live grant of a user to a client; returns how many were revoked. */
@@ -257,7 +248,8 @@ export interface AuditStore {
 /** Counts of rows a purge deleted. */
 export interface PurgeResult {
   readonly codes: number;
-  readonly accessTokens: number;
+  /** Rows of access tokens revoked one by one, deleted once those tokens have expired. */
+  readonly accessTokenRevocations: number;
   readonly refreshTokens: number;
   readonly sessions: number;
   readonly requests: number;

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { isTemporaryStorageFailure } from '../../src/http/error-mapping.js';
 import { openStore } from '../../src/storage/open-store.js';
 import {
-  DuplicateError, type AuditEvent, type Client, type NewAccessToken, type NewRefreshToken, type Store,
+  DuplicateError, type AuditEvent, type Client, type NewRefreshToken, type Store,
 } from '../../src/storage/types.js';
 import { DATABASES, createTestDatabase, skipReason, type DatabaseKind, type TestDatabase } from '../helpers/databases.js';
 
@@ -21,12 +21,10 @@ interface Account {
 interface RedeemedGrant {
   readonly grantId: string;
   readonly codeHash: string;
-  readonly access: NewAccessToken;
   readonly refresh: NewRefreshToken;
 }
 
-const accessRow = (grantId: string, createdAt: number, expiresAt = createdAt + HOUR): NewAccessToken =>
-  ({ hash: `access-${randomUUID()}`, grantId, scope: 'profile', createdAt, expiresAt });
+const accessHash = (): string => `access-${randomUUID()}`;
 
 const refreshRow = (grantId: string, createdAt: number): NewRefreshToken => ({ hash: `refresh-${randomUUID()}`, grantId, createdAt });
 
@@ -74,13 +72,12 @@ async function createGrant(
   return { grantId, codeHash };
 }
 
-/** Creates a grant and redeems its code at `now`, which inserts an access and a refresh token. */
-async function createRedeemedGrant(store: Store, account: Account, now = NOW, accessExpiresAt = now + HOUR): Promise<RedeemedGrant> {
+/** Creates a grant and redeems its code at `now`, which inserts a refresh token. */
+async function createRedeemedGrant(store: Store, account: Account, now = NOW): Promise<RedeemedGrant> {
   const { grantId, codeHash } = await createGrant(store, account, { createdAt: now });
-  const access = accessRow(grantId, now, accessExpiresAt);
   const refresh = refreshRow(grantId, now);
-  assert.equal(await store.grants.redeemCode(codeHash, now, access, refresh), true);
-  return { grantId, codeHash, access, refresh };
+  assert.equal(await store.grants.redeemCode(codeHash, now, refresh), true);
+  return { grantId, codeHash, refresh };
 }
 
 /** Opens a store on a database of its own, for tests that count every row or reopen the database. */
@@ -230,7 +227,7 @@ for (const kind of DATABASES) {
       assert.equal(await store.clients.findById(account.clientId), undefined);
       assert.equal(await store.grants.findCode(redeemed.codeHash), undefined);
       assert.equal(await store.grants.findCode(pending.codeHash), undefined);
-      assert.equal(await store.grants.findAccessTokenAnyState(redeemed.access.hash), undefined);
+      assert.equal(await store.grants.findGrantAccess(redeemed.grantId, accessHash()), undefined);
       assert.equal(await store.grants.findRefreshToken(redeemed.refresh.hash), undefined);
       assert.deepEqual(await store.grants.connections(account.userId), []);
       assert.deepEqual(await store.consents.find(account.userId, account.clientId), []);
@@ -278,13 +275,12 @@ for (const kind of DATABASES) {
     test('code redeemed exactly once', async () => {
       const account = await createAccount(store);
       const { grantId, codeHash } = await createGrant(store, account);
-      const attempts = Array.from({ length: 20 }, () => ({ access: accessRow(grantId, NOW), refresh: refreshRow(grantId, NOW) }));
-      const results = await Promise.all(attempts.map((a) => store.grants.redeemCode(codeHash, NOW, a.access, a.refresh)));
+      const attempts = Array.from({ length: 20 }, () => ({ refresh: refreshRow(grantId, NOW) }));
+      const results = await Promise.all(attempts.map((a) => store.grants.redeemCode(codeHash, NOW, a.refresh)));
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal((await store.grants.findCode(codeHash))?.consumedAt, NOW);
       for (const [index, attempt] of attempts.entries()) {
         const won = results[index] === true;
-        assert.equal((await store.grants.findAccessTokenAnyState(attempt.access.hash)) !== undefined, won);
         assert.equal((await store.grants.findRefreshToken(attempt.refresh.hash)) !== undefined, won);
       }
     });
@@ -292,22 +288,22 @@ for (const kind of DATABASES) {
     test('expired code not redeemable', async () => {
       const account = await createAccount(store);
       const { grantId, codeHash } = await createGrant(store, account, { codeExpiresAt: NOW + 1000 });
-      const access = accessRow(grantId, NOW + 1000);
-      assert.equal(await store.grants.redeemCode(codeHash, NOW + 1000, access, refreshRow(grantId, NOW + 1000)), false);
+      const refresh = refreshRow(grantId, NOW + 1000);
+      assert.equal(await store.grants.redeemCode(codeHash, NOW + 1000, refresh), false);
       assert.equal((await store.grants.findCode(codeHash))?.consumedAt, null);
-      assert.equal(await store.grants.findAccessTokenAnyState(access.hash), undefined);
+      assert.equal(await store.grants.findRefreshToken(refresh.hash), undefined);
     });
 
     test('revoked grant code not redeemable', async () => {
       const account = await createAccount(store);
       const { grantId, codeHash } = await createGrant(store, account);
       await store.grants.revoke(grantId, NOW + 1);
-      const access = accessRow(grantId, NOW + 2);
-      assert.equal(await store.grants.redeemCode(codeHash, NOW + 2, access, refreshRow(grantId, NOW + 2)), false);
+      const refresh = refreshRow(grantId, NOW + 2);
+      assert.equal(await store.grants.redeemCode(codeHash, NOW + 2, refresh), false);
       const code = await store.grants.findCode(codeHash);
       assert.equal(code?.consumedAt, null);
       assert.equal(code?.grantRevokedAt, NOW + 1);
-      assert.equal(await store.grants.findAccessTokenAnyState(access.hash), undefined);
+      assert.equal(await store.grants.findRefreshToken(refresh.hash), undefined);
     });
 
     test('refresh token find', async () => {
@@ -322,30 +318,17 @@ for (const kind of DATABASES) {
       assert.equal(await store.grants.findRefreshToken('refresh-missing'), undefined);
     });
 
-    test('issue access token', async () => {
-      const account = await createAccount(store);
-      const { grantId } = await createRedeemedGrant(store, account);
-      const live = accessRow(grantId, NOW + 10);
-      assert.equal(await store.grants.issueAccessToken(live), true);
-      assert.equal((await store.grants.findAccessToken(live.hash, NOW + 10))?.grantId, grantId);
-      await store.grants.revoke(grantId, NOW + 20);
-      const refused = accessRow(grantId, NOW + 30);
-      assert.equal(await store.grants.issueAccessToken(refused), false);
-      assert.equal(await store.grants.findAccessTokenAnyState(refused.hash), undefined);
-    });
-
     test('refresh rotated exactly once', async () => {
       const account = await createAccount(store);
       const { grantId, refresh } = await createRedeemedGrant(store, account);
       const later = NOW + 5000;
-      const attempts = Array.from({ length: 20 }, () => ({ successor: refreshRow(grantId, later), access: accessRow(grantId, later) }));
-      const results = await Promise.all(attempts.map((a) => store.grants.rotateRefreshToken(refresh.hash, later, a.successor, a.access)));
+      const attempts = Array.from({ length: 20 }, () => ({ successor: refreshRow(grantId, later) }));
+      const results = await Promise.all(attempts.map((a) => store.grants.rotateRefreshToken(refresh.hash, later, a.successor)));
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal((await store.grants.findRefreshToken(refresh.hash))?.rotatedAt, later);
       for (const [index, attempt] of attempts.entries()) {
         const won = results[index] === true;
         assert.equal((await store.grants.findRefreshToken(attempt.successor.hash)) !== undefined, won);
-        assert.equal((await store.grants.findAccessTokenAnyState(attempt.access.hash)) !== undefined, won);
       }
     });
 
@@ -354,36 +337,28 @@ for (const kind of DATABASES) {
       const { grantId, refresh } = await createRedeemedGrant(store, account);
       await store.grants.revoke(grantId, NOW + 1);
       const successor = refreshRow(grantId, NOW + 2);
-      assert.equal(await store.grants.rotateRefreshToken(refresh.hash, NOW + 2, successor, accessRow(grantId, NOW + 2)), false);
+      assert.equal(await store.grants.rotateRefreshToken(refresh.hash, NOW + 2, successor), false);
       const record = await store.grants.findRefreshToken(refresh.hash);
       assert.equal(record?.rotatedAt, null);
       assert.equal(record?.grantRevokedAt, NOW + 1);
       assert.equal(await store.grants.findRefreshToken(successor.hash), undefined);
     });
 
-    test('access token expiry and revocation', async () => {
+    test('grant access and token revocation', async () => {
       const account = await createAccount(store);
-      const { grantId, access } = await createRedeemedGrant(store, account);
-      const expected = { grantId, clientId: account.clientId, userId: account.userId, scope: 'profile', createdAt: NOW, expiresAt: NOW + HOUR };
-      assert.deepEqual(await store.grants.findAccessToken(access.hash, NOW + HOUR - 1), { ...expected, grantRevokedAt: null });
-      assert.equal(await store.grants.findAccessToken(access.hash, NOW + HOUR), undefined);
-      assert.deepEqual(await store.grants.findAccessTokenAnyState(access.hash), { ...expected, grantRevokedAt: null });
-
+      const { grantId } = await createRedeemedGrant(store, account);
+      const token = accessHash();
+      const user = await store.users.findById(account.userId);
+      const expected = { grantId, clientId: account.clientId, userId: account.userId, userEmail: user?.email, userName: user?.name, revokedAt: null, tokenRevoked: false };
+      assert.deepEqual(await store.grants.findGrantAccess(grantId, token), expected);
+      await store.grants.revokeAccessToken(token, grantId, NOW + HOUR);
+      await store.grants.revokeAccessToken(token, grantId, NOW + HOUR);
+      assert.deepEqual(await store.grants.findGrantAccess(grantId, token), { ...expected, tokenRevoked: true });
+      assert.deepEqual(await store.grants.findGrantAccess(grantId, accessHash()), expected);
       await store.grants.revoke(grantId, NOW + 5);
       await store.grants.revoke(grantId, NOW + 9);
-      assert.equal(await store.grants.findAccessToken(access.hash, NOW + 10), undefined);
-      assert.deepEqual(await store.grants.findAccessTokenAnyState(access.hash), { ...expected, grantRevokedAt: NOW + 5 });
-      assert.equal(await store.grants.findAccessTokenAnyState('access-missing'), undefined);
-    });
-
-    test('access token delete', async () => {
-      const account = await createAccount(store);
-      const { access, refresh } = await createRedeemedGrant(store, account);
-      await store.grants.deleteAccessToken(access.hash);
-      assert.equal(await store.grants.findAccessTokenAnyState(access.hash), undefined);
-      assert.equal(await store.grants.findAccessToken(access.hash, NOW), undefined);
-      assert.notEqual(await store.grants.findRefreshToken(refresh.hash), undefined);
-      await store.grants.deleteAccessToken(access.hash);
+      assert.equal((await store.grants.findGrantAccess(grantId, accessHash()))?.revokedAt, NOW + 5);
+      assert.equal(await store.grants.findGrantAccess('grant-missing', token), undefined);
     });
 
     test('revoke for user and client', async () => {
@@ -476,23 +451,24 @@ for (const kind of DATABASES) {
         const expiredCodes = [];
         for (let i = 0; i < 3; i++) expiredCodes.push(await createGrant(own, account, { createdAt: earlier, codeExpiresAt: NOW }));
         const liveCode = await createGrant(own, account);
-        const consumed = await createRedeemedGrant(own, account, earlier, NOW - 1);
+        const consumed = await createRedeemedGrant(own, account, earlier);
         const revoked = await createRedeemedGrant(own, account, earlier);
         await own.grants.revoke(revoked.grantId, earlier + 1);
 
-        // Access tokens: consumed.access has expired; two more expire now; revoked.access goes with its grant.
-        const expiredAccess = [accessRow(liveCode.grantId, earlier, NOW), accessRow(liveCode.grantId, earlier, NOW - 10)];
-        for (const row of expiredAccess) assert.equal(await own.grants.issueAccessToken(row), true);
-        const liveAccess = accessRow(liveCode.grantId, NOW, NOW + 1);
-        assert.equal(await own.grants.issueAccessToken(liveAccess), true);
+        // Revoked access tokens: rows for two that expire by now go, the one still valid stays.
+        const expiredAccess = [accessHash(), accessHash()];
+        await own.grants.revokeAccessToken(expiredAccess[0]!, liveCode.grantId, NOW);
+        await own.grants.revokeAccessToken(expiredAccess[1]!, liveCode.grantId, NOW - 10);
+        const liveAccess = accessHash();
+        await own.grants.revokeAccessToken(liveAccess, liveCode.grantId, NOW + 1);
 
         // Refresh tokens: one retired before retiredBefore goes, one retired after it stays, current ones stay.
         const oldRotation = await createRedeemedGrant(own, account, earlier);
         const oldSuccessor = refreshRow(oldRotation.grantId, retiredBefore - 1);
-        assert.equal(await own.grants.rotateRefreshToken(oldRotation.refresh.hash, retiredBefore - 1, oldSuccessor, accessRow(oldRotation.grantId, NOW)), true);
+        assert.equal(await own.grants.rotateRefreshToken(oldRotation.refresh.hash, retiredBefore - 1, oldSuccessor), true);
         const recentRotation = await createRedeemedGrant(own, account, earlier);
         const recentSuccessor = refreshRow(recentRotation.grantId, retiredBefore + 1);
-        assert.equal(await own.grants.rotateRefreshToken(recentRotation.refresh.hash, retiredBefore + 1, recentSuccessor, accessRow(recentRotation.grantId, NOW)), true);
+        assert.equal(await own.grants.rotateRefreshToken(recentRotation.refresh.hash, retiredBefore + 1, recentSuccessor), true);
 
         const sessions = [NOW - 1, NOW, NOW - HOUR, NOW + 1].map((expiresAt) => ({ idHash: randomUUID(), userId: account.userId, createdAt: earlier, expiresAt }));
         for (const session of sessions) await own.sessions.create(session);
@@ -502,16 +478,15 @@ for (const kind of DATABASES) {
         }));
         for (const request of requests) await own.requests.create(request);
 
-        assert.deepEqual(await own.purge(NOW, retiredBefore, 2), { codes: 4, accessTokens: 4, refreshTokens: 2, sessions: 3, requests: 3 });
-        assert.deepEqual(await own.purge(NOW, retiredBefore, 2), { codes: 0, accessTokens: 0, refreshTokens: 0, sessions: 0, requests: 0 });
+        assert.deepEqual(await own.purge(NOW, retiredBefore, 2), { codes: 4, accessTokenRevocations: 2, refreshTokens: 2, sessions: 3, requests: 3 });
+        assert.deepEqual(await own.purge(NOW, retiredBefore, 2), { codes: 0, accessTokenRevocations: 0, refreshTokens: 0, sessions: 0, requests: 0 });
 
         for (const { codeHash } of expiredCodes) assert.equal(await own.grants.findCode(codeHash), undefined);
         assert.equal(await own.grants.findCode(revoked.codeHash), undefined);
         assert.notEqual(await own.grants.findCode(liveCode.codeHash), undefined);
         assert.notEqual(await own.grants.findCode(consumed.codeHash), undefined);
-        for (const { hash } of [...expiredAccess, consumed.access, revoked.access]) assert.equal(await own.grants.findAccessTokenAnyState(hash), undefined);
-        assert.notEqual(await own.grants.findAccessTokenAnyState(liveAccess.hash), undefined);
-        assert.notEqual(await own.grants.findAccessTokenAnyState(oldRotation.access.hash), undefined);
+        for (const hash of expiredAccess) assert.equal((await own.grants.findGrantAccess(liveCode.grantId, hash))?.tokenRevoked, false);
+        assert.equal((await own.grants.findGrantAccess(liveCode.grantId, liveAccess))?.tokenRevoked, true);
         assert.equal(await own.grants.findRefreshToken(oldRotation.refresh.hash), undefined);
         assert.equal(await own.grants.findRefreshToken(revoked.refresh.hash), undefined);
         for (const { hash } of [oldSuccessor, recentRotation.refresh, recentSuccessor, consumed.refresh]) {
@@ -590,7 +565,7 @@ describe('postgres store settings', { skip: skipReason('postgres') }, () => {
         await locker.query('begin');
         await locker.query('select * from authorization_codes where hash = $1 for update', [codeHash]);
         const started = Date.now();
-        const error = await store.grants.redeemCode(codeHash, NOW, accessRow(grantId, NOW), refreshRow(grantId, NOW)).then(
+        const error = await store.grants.redeemCode(codeHash, NOW, refreshRow(grantId, NOW)).then(
           () => assert.fail('redeemCode waited out the lock instead of timing out'),
           (reason: unknown) => reason,
         );
@@ -598,7 +573,7 @@ describe('postgres store settings', { skip: skipReason('postgres') }, () => {
         assert.equal(isTemporaryStorageFailure(error), true);
         assert.ok(Date.now() - started < 4000, `failed after ${Date.now() - started} ms`);
         await locker.query('rollback');
-        assert.equal(await store.grants.redeemCode(codeHash, NOW, accessRow(grantId, NOW), refreshRow(grantId, NOW)), true);
+        assert.equal(await store.grants.redeemCode(codeHash, NOW, refreshRow(grantId, NOW)), true);
       } finally {
         await locker.end();
         await store.close();

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import type {
-  AccessTokenRecord, CodeRecord, Connection, Grant, GrantStore, NewAccessToken, NewCode, NewRefreshToken,
-  RefreshTokenRecord,
+  CodeRecord, Connection, Grant, GrantAccess, GrantStore, NewCode, NewRefreshToken, RefreshTokenRecord,
 } from '../types.js';
 import { nullableNumber, nullableString, type Row } from '../sqlite/rows.js';
 import { transaction } from './rows.js';
@@ -19,27 +18,15 @@ const SQL = {
   codeConsume: `update authorization_codes set consumed_at = $1
       where hash = $2 and consumed_at is null and expires_at > $1
         and exists (select 1 from grants g where g.id = grant_id and g.revoked_at is null)`,
-  accessInsert: 'insert into access_tokens (hash, grant_id, scope, created_at, expires_at) values ($1, $2, $3, $4, $5)',
   refreshInsert: 'insert into refresh_tokens (hash, grant_id, created_at, rotated_at) values ($1, $2, $3, null)',
   // Like codeConsume, the condition on rotated_at decides which of concurrent rotations wins.
   refreshRetire: `update refresh_tokens set rotated_at = $1
       where hash = $2 and rotated_at is null
         and exists (select 1 from grants g where g.id = grant_id and g.revoked_at is null)`,
-  accessColumns: `select a.grant_id, a.scope, a.created_at, a.expires_at, g.client_id, g.user_id, g.revoked_at as grant_revoked_at
-      from access_tokens a join grants g on g.id = a.grant_id`,
+  grantAccess: `select g.id, g.client_id, g.user_id, g.revoked_at, u.email, u.name,
+        exists (select 1 from access_token_revocations r where r.hash = $2) as token_revoked
+      from grants g join users u on u.id = g.user_id where g.id = $1`,
 } as const;
-
-function toAccessToken(row: Row): AccessTokenRecord & { grantRevokedAt: number | null } {
-  return {
-    grantId: row.grant_id as string,
-    clientId: row.client_id as string,
-    userId: row.user_id as string,
-    scope: row.scope as string,
-    createdAt: Number(row.created_at),
-    expiresAt: Number(row.expires_at),
-    grantRevokedAt: nullableNumber(row.grant_revoked_at),
-  };
-}
 
 /**
  * Grants with their codes and tokens. Multi-row writes run in one transaction on one pooled connection.
@@ -82,12 +69,11 @@ export class PostgresGrants implements GrantStore {
     };
   }
 
-  async redeemCode(hash: string, now: number, access: NewAccessToken, refresh: NewRefreshToken): Promise<boolean> {
+  async redeemCode(hash: string, now: number, refresh: NewRefreshToken): Promise<boolean> {
     return transaction(this.#pool, async (client) => {
       if ((await client.query(SQL.codeConsume, [now, hash])).rowCount !== 1) return false;
-      await client.query(SQL.accessInsert, [access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt]);
       await client.query(SQL.refreshInsert, [refresh.hash, refresh.grantId, refresh.createdAt]);
-      await client.query(SQL.grantTouch, [now, access.grantId, now - TOUCH_INTERVAL_MS]);
+      await client.query(SQL.grantTouch, [now, refresh.grantId, now - TOUCH_INTERVAL_MS]);
       return true;
     });
   }
@@ -113,38 +99,33 @@ export class PostgresGrants implements GrantStore {
     };
   }
 
-  async issueAccessToken(access: NewAccessToken): Promise<boolean> {
-    const inserted = await this.#pool.query(
-      `insert into access_tokens (hash, grant_id, scope, created_at, expires_at)
-       select $1, id, $2, $3, $4 from grants where id = $5 and revoked_at is null`,
-      [access.hash, access.scope, access.createdAt, access.expiresAt, access.grantId]);
-    if (inserted.rowCount !== 1) return false;
-    await this.touch(access.grantId, access.createdAt);
-    return true;
-  }
-
-  async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken, access: NewAccessToken): Promise<boolean> {
+  async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken): Promise<boolean> {
     return transaction(this.#pool, async (client) => {
       if ((await client.query(SQL.refreshRetire, [now, hash])).rowCount !== 1) return false;
       await client.query(SQL.refreshInsert, [successor.hash, successor.grantId, successor.createdAt]);
-      await client.query(SQL.accessInsert, [access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt]);
-      await client.query(SQL.grantTouch, [now, access.grantId, now - TOUCH_INTERVAL_MS]);
       return true;
     });
   }
 
-  async findAccessToken(hash: string, now: number): Promise<AccessTokenRecord | undefined> {
-    const { rows } = await this.#pool.query(`${SQL.accessColumns} where a.hash = $1 and a.expires_at > $2 and g.revoked_at is null`, [hash, now]);
-    return rows[0] && toAccessToken(rows[0]);
+  async findGrantAccess(grantId: string, accessTokenHash: string): Promise<GrantAccess | undefined> {
+    const { rows } = await this.#pool.query(SQL.grantAccess, [grantId, accessTokenHash]);
+    const row = rows[0] as Row | undefined;
+    if (!row) return undefined;
+    return {
+      grantId: row.id as string,
+      clientId: row.client_id as string,
+      userId: row.user_id as string,
+      userEmail: row.email as string,
+      userName: row.name as string,
+      revokedAt: nullableNumber(row.revoked_at),
+      tokenRevoked: Boolean(row.token_revoked),
+    };
   }
 
-  async findAccessTokenAnyState(hash: string): Promise<(AccessTokenRecord & { grantRevokedAt: number | null }) | undefined> {
-    const { rows } = await this.#pool.query(`${SQL.accessColumns} where a.hash = $1`, [hash]);
-    return rows[0] && toAccessToken(rows[0]);
-  }
-
-  async deleteAccessToken(hash: string): Promise<void> {
-    await this.#pool.query('delete from access_tokens where hash = $1', [hash]);
+  async revokeAccessToken(hash: string, grantId: string, expiresAt: number): Promise<void> {
+    await this.#pool.query(
+      'insert into access_token_revocations (hash, grant_id, expires_at) values ($1, $2, $3) on conflict (hash) do nothing',
+      [hash, grantId, expiresAt]);
   }
 
   async revoke(grantId: string, now: number): Promise<void> {

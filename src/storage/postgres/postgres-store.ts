@@ -138,7 +138,7 @@ export class PostgresStore implements Store {
     const revoked = 'grant_id in (select id from grants where revoked_at is not null)';
     return {
       codes: await drain('authorization_codes', 'hash', `expires_at <= $1 or ${revoked}`, now),
-      accessTokens: await drain('access_tokens', 'hash', `expires_at <= $1 or ${revoked}`, now),
+      accessTokenRevocations: await drain('access_token_revocations', 'hash', 'expires_at <= $1', now),
       refreshTokens: await drain('refresh_tokens', 'hash', `rotated_at <= $1 or ${revoked}`, retiredBefore),
       sessions: await drain('sessions', 'id_hash', 'expires_at <= $1', now),
       requests: await drain('authorization_requests', 'id', 'expires_at <= $1', now),

@@ -1,24 +1,11 @@
 import type Database from 'better-sqlite3';
 import type {
-  AccessTokenRecord, CodeRecord, Connection, Grant, GrantStore, NewAccessToken, NewCode, NewRefreshToken,
-  RefreshTokenRecord,
+  CodeRecord, Connection, Grant, GrantAccess, GrantStore, NewCode, NewRefreshToken, RefreshTokenRecord,
 } from '../types.js';
 import { nullableNumber, nullableString, type Row } from './rows.js';
 
 /** Minimum time between two writes of a grant's last_used_at. */
 const TOUCH_INTERVAL_MS = 60_000;
-
-function toAccessToken(row: Row): AccessTokenRecord & { grantRevokedAt: number | null } {
-  return {
-    grantId: row.grant_id as string,
-    clientId: row.client_id as string,
-    userId: row.user_id as string,
-    scope: row.scope as string,
-    createdAt: Number(row.created_at),
-    expiresAt: Number(row.expires_at),
-    grantRevokedAt: nullableNumber(row.grant_revoked_at),
-  };
-}
 
 /** Grants with their codes and tokens. Statements are prepared once; multi-row writes are transactions. */
 export class SqliteGrants implements GrantStore {
@@ -46,19 +33,12 @@ export class SqliteGrants implements GrantStore {
         `update authorization_codes set consumed_at = ?
           where hash = ? and consumed_at is null and expires_at > ?
             and exists (select 1 from grants g where g.id = grant_id and g.revoked_at is null)`),
-      accessInsert: db.prepare(
-        'insert into access_tokens (hash, grant_id, scope, created_at, expires_at) values (?, ?, ?, ?, ?)'),
-      accessInsertIfLive: db.prepare(
-        `insert into access_tokens (hash, grant_id, scope, created_at, expires_at)
-         select ?, id, ?, ?, ? from grants where id = ? and revoked_at is null`),
-      accessFind: db.prepare(
-        `select a.grant_id, a.scope, a.created_at, a.expires_at, g.client_id, g.user_id, g.revoked_at as grant_revoked_at
-           from access_tokens a join grants g on g.id = a.grant_id
-          where a.hash = ? and a.expires_at > ? and g.revoked_at is null`),
-      accessFindAny: db.prepare(
-        `select a.grant_id, a.scope, a.created_at, a.expires_at, g.client_id, g.user_id, g.revoked_at as grant_revoked_at
-           from access_tokens a join grants g on g.id = a.grant_id where a.hash = ?`),
-      accessDelete: db.prepare('delete from access_tokens where hash = ?'),
+      grantAccess: db.prepare(
+        `select g.id, g.client_id, g.user_id, g.revoked_at, u.email, u.name,
+                exists (select 1 from access_token_revocations r where r.hash = ?) as token_revoked
+           from grants g join users u on u.id = g.user_id where g.id = ?`),
+      accessRevoke: db.prepare(
+        'insert or ignore into access_token_revocations (hash, grant_id, expires_at) values (?, ?, ?)'),
       refreshInsert: db.prepare('insert into refresh_tokens (hash, grant_id, created_at, rotated_at) values (?, ?, ?, null)'),
       refreshFind: db.prepare(
         `select r.hash, r.grant_id, r.created_at, r.rotated_at, g.client_id, g.user_id, g.scope,
@@ -107,13 +87,12 @@ export class SqliteGrants implements GrantStore {
     };
   }
 
-  async redeemCode(hash: string, now: number, access: NewAccessToken, refresh: NewRefreshToken): Promise<boolean> {
+  async redeemCode(hash: string, now: number, refresh: NewRefreshToken): Promise<boolean> {
     const q = this.#q;
     return this.#db.transaction(() => {
       if (q.codeConsume.run(now, hash, now).changes !== 1) return false;
-      q.accessInsert.run(access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt);
       q.refreshInsert.run(refresh.hash, refresh.grantId, refresh.createdAt);
-      q.grantTouch.run(now, access.grantId, now - TOUCH_INTERVAL_MS);
+      q.grantTouch.run(now, refresh.grantId, now - TOUCH_INTERVAL_MS);
       return true;
     }).immediate();
   }
@@ -134,36 +113,31 @@ export class SqliteGrants implements GrantStore {
     };
   }
 
-  async issueAccessToken(access: NewAccessToken): Promise<boolean> {
-    const q = this.#q;
-    const inserted = q.accessInsertIfLive.run(access.hash, access.scope, access.createdAt, access.expiresAt, access.grantId).changes === 1;
-    if (inserted) q.grantTouch.run(access.createdAt, access.grantId, access.createdAt - TOUCH_INTERVAL_MS);
-    return inserted;
-  }
-
-  async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken, access: NewAccessToken): Promise<boolean> {
+  async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken): Promise<boolean> {
     const q = this.#q;
     return this.#db.transaction(() => {
       if (q.refreshRetire.run(now, hash).changes !== 1) return false;
       q.refreshInsert.run(successor.hash, successor.grantId, successor.createdAt);
-      q.accessInsert.run(access.hash, access.grantId, access.scope, access.createdAt, access.expiresAt);
-      q.grantTouch.run(now, access.grantId, now - TOUCH_INTERVAL_MS);
       return true;
     }).immediate();
   }
 
-  async findAccessToken(hash: string, now: number): Promise<AccessTokenRecord | undefined> {
-    const row = this.#q.accessFind.get(hash, now) as Row | undefined;
-    return row && toAccessToken(row);
+  async findGrantAccess(grantId: string, accessTokenHash: string): Promise<GrantAccess | undefined> {
+    const row = this.#q.grantAccess.get(accessTokenHash, grantId) as Row | undefined;
+    if (!row) return undefined;
+    return {
+      grantId: row.id as string,
+      clientId: row.client_id as string,
+      userId: row.user_id as string,
+      userEmail: row.email as string,
+      userName: row.name as string,
+      revokedAt: nullableNumber(row.revoked_at),
+      tokenRevoked: Boolean(row.token_revoked),
+    };
   }
 
-  async findAccessTokenAnyState(hash: string): Promise<(AccessTokenRecord & { grantRevokedAt: number | null }) | undefined> {
-    const row = this.#q.accessFindAny.get(hash) as Row | undefined;
-    return row && toAccessToken(row);
-  }
-
-  async deleteAccessToken(hash: string): Promise<void> {
-    this.#q.accessDelete.run(hash);
+  async revokeAccessToken(hash: string, grantId: string, expiresAt: number): Promise<void> {
+    this.#q.accessRevoke.run(hash, grantId, expiresAt);
   }
 
   async revoke(grantId: string, now: number): Promise<void> {

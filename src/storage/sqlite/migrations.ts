@@ -82,15 +82,13 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       create index authorization_codes_grant_id on authorization_codes (grant_id);
       create index authorization_codes_expires_at on authorization_codes (expires_at);
 
-      create table access_tokens (
+      -- Access tokens are self-contained (see grants/access-token.ts); only those revoked one by one are listed.
+      create table access_token_revocations (
         hash text primary key,
         grant_id text not null references grants(id) on delete cascade,
-        scope text not null,
-        created_at bigint not null,
         expires_at bigint not null
       );
-      create index access_tokens_grant_id on access_tokens (grant_id);
-      create index access_tokens_expires_at on access_tokens (expires_at);
+      create index access_token_revocations_expires_at on access_token_revocations (expires_at);
 
       create table refresh_tokens (
         hash text primary key,

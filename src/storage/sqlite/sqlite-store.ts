@@ -100,8 +100,8 @@ export class SqliteStore implements Store {
     return {
       codes: drain(`delete from authorization_codes where rowid in (select rowid from authorization_codes
         where expires_at <= ? or grant_id in (${revoked}) limit ?)`, now),
-      accessTokens: drain(`delete from access_tokens where rowid in (select rowid from access_tokens
-        where expires_at <= ? or grant_id in (${revoked}) limit ?)`, now),
+      accessTokenRevocations: drain(`delete from access_token_revocations where rowid in
+        (select rowid from access_token_revocations where expires_at <= ? limit ?)`, now),
       refreshTokens: drain(`delete from refresh_tokens where rowid in (select rowid from refresh_tokens
         where rotated_at <= ? or grant_id in (${revoked}) limit ?)`, retiredBefore),
       sessions: drain('delete from sessions where rowid in (select rowid from sessions where expires_at <= ? limit ?)', now),
