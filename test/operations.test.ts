@@ -42,7 +42,7 @@ for (const database of DATABASES) {
         await h.app.inject({ method: 'POST', url: '/api/zapier/token', payload: fields });
         const response = await h.app.inject({ method: 'GET', url: '/metrics' });
         assert.equal(response.statusCode, 200);
-        assert.match(response.headers['content-type'] ?? '', /^text\/plain/);
+        assert.match(String(response.headers['content-type'] ?? ''), /^text\/plain/);
         assert.match(response.body, /kiwiform_oauth_tokens_total\{grant_type="authorization_code",outcome="issued"\} 1/);
         assert.match(response.body, /kiwiform_oauth_tokens_total\{grant_type="authorization_code",outcome="invalid_grant"\} 1/);
         assert.match(response.body, /kiwiform_http_requests_total\{route="\/api\/zapier\/token",method="POST",status="200"\} 1/);

@@ -49,7 +49,7 @@ describe('end to end on a real server process', () => {
 
     const token = async (fields: Record<string, string>) => {
       const response = await fetch(`${server.base}/api/zapier/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
-      return { status: response.status, body: await response.json() };
+      return { status: response.status, body: (await response.json()) as Record<string, string> & { access_token: string; refresh_token: string } };
     };
     const issued = await token({ grant_type: 'authorization_code', code, client_id: account.clientId, client_secret: account.clientSecret, redirect_uri: account.redirectUri });
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
@@ -94,7 +94,7 @@ describe('end to end on a real server process', () => {
     secrets.push(refreshed.access_token);
     const me = await oidc.fetchProtectedResource(config, refreshed.access_token, new URL(`${server.base}/api/zapier/me`), 'GET');
     assert.equal(me.status, 200);
-    assert.equal((await me.json()).email, account.email);
+    assert.equal(((await me.json()) as { email: string }).email, account.email);
 
     const introspection = await oidc.tokenIntrospection(config, refreshed.access_token);
     assert.equal(introspection.active, true);

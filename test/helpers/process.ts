@@ -98,7 +98,7 @@ export class FetchBrowser {
       body = new URLSearchParams(options.form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const response = await fetch(url, { method: options.method ?? 'GET', headers, body, redirect: 'manual' });
+    const response = await fetch(url, { method: options.method ?? 'GET', headers, redirect: 'manual', ...(body === undefined ? {} : { body }) });
     for (const line of response.headers.getSetCookie()) {
       const [pair = ''] = line.split(';');
       const name = pair.slice(0, pair.indexOf('=')).trim();

@@ -82,7 +82,7 @@ describe('abuse limits', () => {
   test('expired access tokens at me do not count as guessing', async () => {
     const account = await createAccount(h.context);
     const address = '10.3.0.1';
-    const tokens = [];
+    const tokens: string[] = [];
     for (let i = 0; i < 3; i++) {
       const code = await issueCode(h.context, account);
       tokens.push((await h.app.inject(post('/api/zapier/token', { grant_type: 'authorization_code', code, client_id: account.client.id, client_secret: account.clientSecret, redirect_uri: account.redirectUri }))).json().access_token);

@@ -60,7 +60,7 @@ describe('generated requests to the OAuth endpoints', () => {
         } else if (generated.encoding === 'refresh') {
           // A valid refresh with generated extra parameters, so that some requests get all the way through.
           const extra = generated.pairs.filter(([name]) => !['grant_type', 'refresh_token', 'client_id', 'client_secret', 'scope', ''].includes(name));
-          payload = new URLSearchParams([['grant_type', 'refresh_token'], ['refresh_token', live.refresh], ...extra.map(([n, v]) => [n, v.replace(/[\ud800-\udfff]/g, '?')])]).toString();
+          payload = new URLSearchParams([['grant_type', 'refresh_token'] as [string, string], ['refresh_token', live.refresh] as [string, string], ...extra.map(([n, v]): [string, string] => [n, v.replace(/[\ud800-\udfff]/g, '?')])]).toString();
         } else {
           payload = generated.raw;
         }
@@ -71,7 +71,7 @@ describe('generated requests to the OAuth endpoints', () => {
         assert.ok(response.statusCode < 500, `${response.statusCode} ${response.body}`);
         statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
         if (response.statusCode >= 400) {
-          assert.match(response.headers['content-type'] ?? '', /^application\/json/);
+          assert.match(String(response.headers['content-type'] ?? ''), /^application\/json/);
           const body = response.json();
           assert.equal(typeof body.error, 'string');
           assert.equal(response.headers['cache-control'], 'no-store');

@@ -271,7 +271,7 @@ for (const database of DATABASES) {
           const { payload, headers } = encode(await row.request(h, account));
           const response = await h.app.inject({ method: 'POST', url: '/api/zapier/token', payload, headers });
           assert.equal(response.statusCode, row.status, response.body);
-          assert.match(response.headers['content-type'] ?? '', /^application\/json/);
+          assert.match(String(response.headers['content-type'] ?? ''), /^application\/json/);
           assert.equal(response.headers['cache-control'], 'no-store');
           const body = response.json();
           assert.equal(body.error, row.error, response.body);
