@@ -43,4 +43,6 @@ if (needsBuild() && (existsSync(compiler) || !existsSync(entry))) {
 }
 
 const { main } = await import(pathToFileURL(entry).href);
-process.exitCode = await main(process.argv.slice(2));
+const status = await main(process.argv.slice(2));
+// A failed command may leave handles open (a database pool, a worker's channel to its primary): exit now.
+if (status !== 0) process.exit(status);

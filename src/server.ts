@@ -102,7 +102,14 @@ async function runWorker(config: Config): Promise<FastifyInstance> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    await closeContext(context);
+    throw error;
+  }
   app.log.info({ address, issuer: config.issuer, database: context.store.description }, `Kiwiform API listening on ${address}, database ${context.store.description}`);
   if (config.production && config.issuer.startsWith('http://')) {
     app.log.warn({ issuer: config.issuer }, 'KIWIFORM_ISSUER is plain HTTP in production: cookies are sent without Secure and tokens travel in clear');
@@ -131,6 +138,7 @@ export async function runServer(config: Config): Promise<FastifyInstance | undef
   const store = await openStore(config);
   await store.close();
   let stopping = false;
+  let quickExits = 0;
   const started = new Map<number, number>();
   const fork = () => {
     const worker = cluster.fork();
@@ -138,12 +146,21 @@ export async function runServer(config: Config): Promise<FastifyInstance | undef
   };
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
       return;
     }
     const lived = Date.now() - (started.get(worker.id) ?? 0);
+    quickExits = lived < 5000 ? quickExits + 1 : 0;
+    // Workers that die right after starting, such as on a port in use, will not do better when restarted.
+    if (quickExits >= 3) {
+      log.error({ worker: worker.process.pid, code, signal }, 'workers keep exiting right after start; stopping');
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(1);
+      return;
+    }
     log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
-    // A worker that dies at once would otherwise be restarted in a tight loop.
     setTimeout(fork, lived < 5000 ? 1000 : 0);
   });
   for (let i = 0; i < config.workers; i++) fork();

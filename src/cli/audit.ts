@@ -35,6 +35,7 @@ export async function listAuditEvents(args: readonly string[]): Promise<void> {
       ...(values.client !== undefined && { clientId: values.client }),
       limit,
     });
+    if (events.length === 0 && values.client !== undefined) await requireKnownClient(store, values.client);
   } finally {
     await store.close();
   }
@@ -74,6 +75,16 @@ async function resolveUserId(store: Store, value: string): Promise<string> {
     throw new CommandError(`--user ${JSON.stringify(value)}: no user has this email address; check it or give the user id`);
   }
   return user.id;
+}
+
+/**
+ * Throws CommandError when no client has the id. It is called only when no event matched, so the events of a
+ * deleted client can still be listed.
+ */
+async function requireKnownClient(store: Store, clientId: string): Promise<void> {
+  if ((await store.clients.findById(clientId)) !== undefined) return;
+  throw new CommandError(
+    `--client ${JSON.stringify(clientId)}: no client has this id and no audit event names it; check it, or run "kiwiform clients list" for the registered ids`);
 }
 
 function describeEvent(event: AuditEvent): Record<string, unknown> {

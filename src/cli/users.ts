@@ -5,7 +5,7 @@ import { DuplicateError } from '../storage/types.js';
 import { DATABASE_URL_OPTION, overridesFrom, parseOptions } from './args.js';
 import { CommandError, UsageError } from './errors.js';
 import { readSecret } from './input.js';
-import { required, validateEmail, validateName } from './validate.js';
+import { normalizeEmail, required, validateName } from './validate.js';
 
 const MIN_PASSWORD_LENGTH = 8;
 /** Upper bound on password length, so that hashing a pasted file cannot stall the command or the login page. */
@@ -20,8 +20,7 @@ export async function createUser(args: readonly string[]): Promise<void> {
     'password-stdin': { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const email = required(values.email, '--email', 'you@example.com');
-  validateEmail(email);
+  const email = normalizeEmail(required(values.email, '--email', 'you@example.com'));
   const name = values.name ?? email.slice(0, email.indexOf('@'));
   validateName(name, '--name');
   if (values['password-stdin'] !== true) {

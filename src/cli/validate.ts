@@ -17,15 +17,42 @@ export function required<T>(value: T | undefined, option: string, example: strin
   return value;
 }
 
-/** Throws UsageError unless the address has one @, no whitespace, non-empty parts and at most 254 characters. */
-export function validateEmail(email: string): void {
-  const quoted = JSON.stringify(email);
-  if (email.length > MAX_EMAIL_LENGTH) {
-    throw new UsageError(`--email is ${email.length} characters long; an email address has at most ${MAX_EMAIL_LENGTH}`);
+/**
+ * Characters an email address must not contain: whitespace, control characters (Unicode category Cc) and
+ * invisible ones (Cf such as U+200B ZERO WIDTH SPACE, Zl, Zp), which would make two accounts look alike.
+ */
+const INVISIBLE_OR_CONTROL = /[\s\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Returns the email in Unicode NFC, so that one address typed with composed or combining accents names one
+ * account. Throws UsageError unless it has one @, non-empty parts, at most 254 characters, and no whitespace,
+ * control or invisible character.
+ */
+export function normalizeEmail(email: string): string {
+  const normalized = email.normalize('NFC');
+  const invisible = INVISIBLE_OR_CONTROL.exec(normalized)?.[0];
+  if (invisible !== undefined) {
+    throw new UsageError(
+      `--email ${quoteVisibly(normalized)} contains ${codePoint(invisible)}, a whitespace, control or invisible character; remove it`);
   }
-  if (!/^[^@]+@[^@]+$/.test(email) || WHITESPACE_OR_CONTROL.test(email)) {
-    throw new UsageError(`--email ${quoted} is not a valid email address; use the form name@example.com`);
+  if (normalized.length > MAX_EMAIL_LENGTH) {
+    throw new UsageError(`--email is ${normalized.length} characters long; an email address has at most ${MAX_EMAIL_LENGTH}`);
   }
+  if (!/^[^@]+@[^@]+$/.test(normalized)) {
+    throw new UsageError(`--email ${JSON.stringify(normalized)} is not a valid email address; use the form name@example.com`);
+  }
+  return normalized;
+}
+
+/** Returns a character's code point in U+XXXX notation. */
+function codePoint(character: string): string {
+  return `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Quotes a value for a message, with each whitespace, control or invisible character shown as <U+XXXX>. */
+function quoteVisibly(value: string): string {
+  const shown = [...value].map((character) => (INVISIBLE_OR_CONTROL.test(character) ? `<${codePoint(character)}>` : character));
+  return `"${shown.join('')}"`;
 }
 
 /** Throws UsageError unless a display name is non-blank, free of control characters and at most 200 characters. */

@@ -15,19 +15,28 @@ async function consentCovers(context: Context, userId: string, clientId: string,
   return remembered.length > 0 && scopesOutside(parseScope(scope), remembered).length === 0;
 }
 
+const AUTHORIZE_PATH = '/api/zapier/authorize';
+
 /**
  * GET /api/zapier/authorize (RFC 6749 §4.1.1). Errors about the client or redirect_uri are pages; later errors
  * redirect to the client. A browser that is already signed in, whose user has consented to every requested
  * scope before, is redirected with a code at once. Any other valid request is stored server-side under a
  * random id, and the browser continues with the sign-in form or, when already signed in, the consent page.
+ *
+ * HEAD gets 405 instead of running the GET handler, because a GET stores a pending request or even issues a
+ * code, which a link checker's HEAD must not do.
  */
 export function authorizeRoute(app: FastifyInstance, context: Context): void {
-  app.get('/api/zapier/authorize', async (request, reply) => {
+  app.head(AUTHORIZE_PATH, async (_request, reply) => {
+    return reply.code(405).header('allow', 'GET').header('cache-control', 'no-store').send();
+  });
+
+  app.get(AUTHORIZE_PATH, { exposeHeadRoute: false }, async (request, reply) => {
     const query = new AuthorizationQuery(request.url);
     const target = await verifyTarget(context, query);
-    // RFC 6749 §4.1.2.1: state goes back unchanged whenever the request carried it. A repeated state has no
-    // single value to return, so it is left out.
-    const state = query.isRepeated('state') ? null : query.get('state') ?? null;
+    // RFC 6749 §4.1.2.1: state goes back unchanged whenever the request carried it. A repeated, oversized or
+    // NUL-bearing state is rejected by checkParameters and left out of the error redirect.
+    const state = query.returnableState();
 
     let checked: CheckedParameters;
     try {

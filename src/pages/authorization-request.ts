@@ -5,6 +5,15 @@ import { isWellFormedChallenge } from '../oauth/pkce.js';
 import { formatScope, parseScope, scopesOutside } from '../oauth/scopes.js';
 import type { Client } from '../storage/types.js';
 import { PageError } from './errors.js';
+import { containsNul } from './forms.js';
+
+/**
+ * Maximum lengths of the parameters a pending request stores, so that one request cannot store an unbounded
+ * row. A S256 code_challenge is 43 characters (RFC 7636 §4.2), so its cap only bounds the error path.
+ */
+export const MAX_STATE_LENGTH = 1024;
+export const MAX_SCOPE_LENGTH = 1024;
+export const MAX_CODE_CHALLENGE_LENGTH = 128;
 
 /** Query parameters of an authorization request, read from the raw query string. */
 export class AuthorizationQuery {
@@ -30,10 +39,28 @@ export class AuthorizationQuery {
     return undefined;
   }
 
+  /** Returns the first parameter whose name or value contains a NUL character, if any. */
+  firstWithNul(): string | undefined {
+    for (const [name, value] of this.#parameters) {
+      if (containsNul(name) || containsNul(value)) return name;
+    }
+    return undefined;
+  }
+
   /** Returns a parameter's value. RFC 6749 §3.1 treats a parameter sent without a value as omitted. */
   get(name: string): string | undefined {
     const value = this.#parameters.get(name);
     return value === null || value === '' ? undefined : value;
+  }
+
+  /**
+   * Returns the state to send back on a redirect: the value of a single, valid state parameter, else null. A
+   * repeated state has no single value, and one too long or with a NUL character is rejected, not echoed.
+   */
+  returnableState(): string | null {
+    const state = this.get('state');
+    if (state === undefined || this.isRepeated('state')) return null;
+    return state.length > MAX_STATE_LENGTH || containsNul(state) ? null : state;
   }
 }
 
@@ -61,6 +88,11 @@ export async function verifyTarget(context: Context, query: AuthorizationQuery):
   }
   if (query.isRepeated('redirect_uri')) {
     throw new PageError(400, 'This link is not valid', 'The link names more than one redirect address (redirect_uri is repeated). Go back to the app and try connecting again.');
+  }
+  for (const name of ['client_id', 'redirect_uri']) {
+    if (containsNul(query.get(name) ?? '')) {
+      throw new PageError(400, 'This link is not valid', `The link contains a character that is not allowed (${name} contains a NUL character). Go back to the app and try connecting again.`);
+    }
   }
   const clientId = query.get('client_id');
   if (clientId === undefined) {
@@ -101,6 +133,11 @@ export interface CheckedParameters {
 export function checkParameters(query: AuthorizationQuery, client: Client): CheckedParameters {
   const repeated = query.firstRepeated();
   if (repeated !== undefined) throw invalidRequest(`The parameter ${printable(repeated)} is repeated; send it once.`);
+  const withNul = query.firstWithNul();
+  if (withNul !== undefined) throw invalidRequest(`The parameter ${printable(withNul)} contains a NUL character.`);
+  checkLength(query, 'state', MAX_STATE_LENGTH);
+  checkLength(query, 'scope', MAX_SCOPE_LENGTH);
+  checkLength(query, 'code_challenge', MAX_CODE_CHALLENGE_LENGTH);
 
   const responseType = query.get('response_type');
   if (responseType === undefined) throw invalidRequest('The parameter response_type is missing; send response_type=code.');
@@ -111,6 +148,11 @@ export function checkParameters(query: AuthorizationQuery, client: Client): Chec
   const scope = checkScope(query.get('scope'), client);
   const codeChallenge = checkCodeChallenge(query, client);
   return { scope, codeChallenge };
+}
+
+function checkLength(query: AuthorizationQuery, name: string, maxLength: number): void {
+  const length = query.get(name)?.length ?? 0;
+  if (length > maxLength) throw invalidRequest(`The parameter ${name} is ${length} characters long; send at most ${maxLength}.`);
 }
 
 function checkScope(requested: string | undefined, client: Client): string {

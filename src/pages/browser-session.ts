@@ -107,6 +107,17 @@ export function csrfToken(context: Context, request: FastifyRequest, reply: Fast
   return context.hasher.hash(CSRF_PURPOSE, `${secret}:${requestId}`);
 }
 
+/**
+ * Returns a keyed hash of `value` under `purpose`, bound to the browser's CSRF cookie, or undefined when the
+ * browser has no valid CSRF cookie. Neither another browser nor another site can compute it. The cookie is
+ * replaced at every sign-in, so the hash stops matching after one.
+ */
+export function browserBoundHash(context: Context, request: FastifyRequest, purpose: string, value: string): string | undefined {
+  const secret = request.cookies[cookiePolicy(context).csrfName];
+  if (secret === undefined || !CSRF_SHAPE.test(secret)) return undefined;
+  return context.hasher.hash(purpose, `${secret}:${value}`);
+}
+
 /** Checks a submitted CSRF token against the browser's CSRF cookie, in constant time. */
 export function csrfTokenMatches(context: Context, request: FastifyRequest, requestId: string, token: string | undefined): boolean {
   const secret = request.cookies[cookiePolicy(context).csrfName];

@@ -1,26 +1,52 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
+import { constantTimeEqual } from '../crypto/secrets.js';
 import type { Connection } from '../storage/types.js';
-import { ACCOUNT_FORMS, csrfToken, findSignedIn, requireCsrf } from './browser-session.js';
+import { ACCOUNT_FORMS, browserBoundHash, csrfToken, findSignedIn, requireCsrf } from './browser-session.js';
 import { connectionsPage } from './connections-view.js';
 import { PageError } from './errors.js';
-import { readForm } from './forms.js';
+import { readForm, readQuery, type FormFields } from './forms.js';
 import { sendPage } from './html.js';
 import { sendLogin } from './login-page.js';
 import { ACTION } from './views.js';
 
+/** Purpose of the keyed hash that proves a `revoked` confirmation link came from this browser's own revoke. */
+const REVOKED_PURPOSE = 'revoked-notice';
+
 /**
- * Returns the confirmation for the `revoked` query parameter the revoke form redirects with. It names the app
- * only when the app exists and is no longer connected, so a crafted link cannot show a false statement.
+ * Returns the URL the revoke form redirects to. After a revoke that ended at least one grant it carries the
+ * client id and a proof bound to this browser, so that the page can confirm the revocation.
  */
-async function revokedNotice(context: Context, query: unknown, connections: readonly Connection[]): Promise<string | undefined> {
-  const clientId = (query as Record<string, unknown>).revoked;
-  if (typeof clientId !== 'string' || connections.some((connection) => connection.clientId === clientId)) return undefined;
+function afterRevokeUrl(context: Context, request: FastifyRequest, clientId: string, revoked: number): string {
+  const proof = revoked > 0 ? browserBoundHash(context, request, REVOKED_PURPOSE, clientId) : undefined;
+  if (proof === undefined) return ACTION.connections;
+  return `${ACTION.connections}?${new URLSearchParams({ revoked: clientId, proof }).toString()}`;
+}
+
+/**
+ * Returns the confirmation for the `revoked` and `proof` query parameters of afterRevokeUrl. It is shown only
+ * when the proof shows that this browser revoked a grant of that client, and the client is not connected again
+ * since. A crafted link therefore cannot make the page claim a revocation that did not happen.
+ */
+async function revokedNotice(
+  context: Context,
+  request: FastifyRequest,
+  query: FormFields,
+  connections: readonly Connection[],
+): Promise<string | undefined> {
+  const clientId = query.revoked;
+  const proof = query.proof;
+  if (clientId === undefined || proof === undefined) return undefined;
+  const expected = browserBoundHash(context, request, REVOKED_PURPOSE, clientId);
+  if (expected === undefined || !constantTimeEqual(expected, proof)) return undefined;
+  if (connections.some((connection) => connection.clientId === clientId)) return undefined;
   const client = await context.store.clients.findById(clientId);
-  return client === undefined ? undefined : `${client.name} no longer has access to your account.`;
+  // The client may have been deleted since the revoke, but the revocation still happened.
+  return `${client?.name ?? 'The app'} no longer has access to your account.`;
 }
 
 async function showConnections(context: Context, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const query = readQuery(request.query);
   const signedIn = await findSignedIn(context, request);
   if (!signedIn) return sendLogin(context, request, reply, { kind: 'account', returnTo: ACTION.connections });
 
@@ -29,7 +55,7 @@ async function showConnections(context: Context, request: FastifyRequest, reply:
     csrfToken: csrfToken(context, request, reply, ACCOUNT_FORMS),
     userEmail: signedIn.user.email,
     connections,
-    notice: await revokedNotice(context, request.query, connections),
+    notice: await revokedNotice(context, request, query, connections),
   });
   return sendPage(reply, 200, page);
 }
@@ -67,7 +93,7 @@ async function revokeConnection(context: Context, request: FastifyRequest, reply
   } else {
     request.log.info({ user_id: userId, client_id: clientId }, 'connection revoke found no live grant');
   }
-  return back(`${ACTION.connections}?${new URLSearchParams({ revoked: clientId }).toString()}`);
+  return back(afterRevokeUrl(context, request, clientId, revoked));
 }
 
 /** Registers the connected-apps page and its revoke form. */

@@ -4,7 +4,7 @@ import { parseScope } from '../oauth/scopes.js';
 import { grantAuthorization, redirectToClient } from './authorization-response.js';
 import { findSignedIn, requireCsrf } from './browser-session.js';
 import { PageError } from './errors.js';
-import { readForm } from './forms.js';
+import { readForm, readQuery } from './forms.js';
 import { findPending, sendNextPage } from './pending-request.js';
 import { ACTION } from './views.js';
 
@@ -42,9 +42,7 @@ async function decide(context: Context, request: FastifyRequest, reply: FastifyR
 /** Registers the consent page of a pending request (the sign-in form when signed out) and its decision route. */
 export function consentRoutes(app: FastifyInstance, context: Context): void {
   app.get(ACTION.consent, async (request, reply) => {
-    const query = request.query as Record<string, unknown>;
-    const requestId = query.request;
-    const pending = await findPending(context, typeof requestId === 'string' ? requestId : undefined);
+    const pending = await findPending(context, readQuery(request.query).request);
     return sendNextPage(context, request, reply, pending);
   });
   app.post(ACTION.consent, async (request, reply) => decide(context, request, reply));

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isTemporaryStorageFailure } from '../http/error-mapping.js';
+import { isRejectedText, isTemporaryStorageFailure } from '../http/error-mapping.js';
 import { LimitExceeded } from '../security/abuse-limits.js';
 import { sendPage } from './html.js';
 import { messagePage, minutesInWords } from './views.js';
@@ -45,6 +45,10 @@ function toPageError(error: unknown): PageError {
   }
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return new PageError(400, 'This request could not be read', 'The request is malformed. Go back and try again.');
+  }
+  // The pages reject NUL characters before any query, so this catches only other text the database rejects.
+  if (isRejectedText(error)) {
+    return new PageError(400, 'This request could not be read', 'It contains a character that Kiwiform cannot store. Go back and try again.');
   }
   if (isTemporaryStorageFailure(error)) {
     return new PageError(503, 'Kiwiform is temporarily unavailable', 'Please wait a few seconds and try again.', {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { verifyNothing, verifyPassword } from '../crypto/secrets.js';
+import type { AbuseLimits } from '../security/abuse-limits.js';
 import { endSession, findSignedIn, requireCsrf, startSession } from './browser-session.js';
 import { readForm, type FormFields } from './forms.js';
 import { sendPage } from './html.js';
@@ -29,14 +30,47 @@ async function signInTarget(context: Context, fields: FormFields): Promise<SignI
   return { kind: 'account', returnTo: safeReturnPath(fields.return_to) ?? ACTION.connections };
 }
 
+/** Keys of the sign-in failure limit for one attempt. */
+export interface SignInLimitKeys {
+  /** Failures for the account, from any address. */
+  readonly account: string | undefined;
+  /** Failures for the account from this address. */
+  readonly accountAddress: string | undefined;
+  /** Failures from this address, for any account. */
+  readonly address: string;
+}
+
 /**
- * Keys of the sign-in failure limit: the account named by the form and the client address. Both are counted
- * whether or not the account exists. An email too long to be an account's is counted by address only.
+ * Builds the keys of the sign-in failure limit from the email as typed and the client address. The email is
+ * compared in NFC and lower case, like the user store does, so each spelling of one address counts once.
+ * Every key is counted whether or not the account exists. An email too long to be an account's has no
+ * account keys and is counted by address only.
  */
-function limitKeys(email: string, address: string): { account: string | undefined; all: string[] } {
-  const account = email.length <= MAX_EMAIL_LENGTH ? `account:${email.toLowerCase()}` : undefined;
+export function signInLimitKeys(email: string, address: string): SignInLimitKeys {
   const byAddress = `address:${address}`;
-  return { account, all: account === undefined ? [byAddress] : [account, byAddress] };
+  if (email.length > MAX_EMAIL_LENGTH) return { account: undefined, accountAddress: undefined, address: byAddress };
+  const normalized = email.normalize('NFC').toLowerCase();
+  return { account: `account:${normalized}`, accountAddress: `account-address:${normalized}|${address}`, address: byAddress };
+}
+
+/**
+ * Returns the seconds this attempt must wait before its password is checked, or 0. An address waits while it
+ * is over the limit for all accounts together, or for this account. It never waits only because the account
+ * is over its limit, so a guesser elsewhere cannot lock the account's owner out.
+ */
+async function signInWait(limits: AbuseLimits, keys: SignInLimitKeys): Promise<number> {
+  const wait = await limits.blockedFor('signInFailure', keysOfThisAddress(keys));
+  if (wait > 0 || keys.account === undefined || keys.accountAddress === undefined) return wait;
+  // An account over its limit stays open to addresses that never failed for it, so the owner can still sign
+  // in, while every address that has guessed at it waits: a guesser spread over many addresses gets one try each.
+  const accountWait = await limits.blockedFor('signInFailure', [keys.account]);
+  if (accountWait > 0 && (await limits.failures('signInFailure', keys.accountAddress)) > 0) return accountWait;
+  return 0;
+}
+
+/** Returns the keys that count this address's failures: for every account, and for this account if any. */
+function keysOfThisAddress(keys: SignInLimitKeys): string[] {
+  return keys.accountAddress === undefined ? [keys.address] : [keys.accountAddress, keys.address];
 }
 
 async function signIn(context: Context, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -45,13 +79,14 @@ async function signIn(context: Context, request: FastifyRequest, reply: FastifyR
   const target = await signInTarget(context, fields);
   const clientId = target.kind === 'authorization' ? target.pending.client.id : undefined;
 
-  const email = (fields.email ?? '').trim();
+  // NFC, so that an address typed with combining accents finds the account and counts under the same keys.
+  const email = (fields.email ?? '').trim().normalize('NFC');
   const password = fields.password;
   if (email === '' || password === undefined) {
     return sendLogin(context, request, reply, target, { email, error: 'Enter your email and password.' });
   }
 
-  const keys = limitKeys(email, request.ip);
+  const keys = signInLimitKeys(email, request.ip);
   const rejectLimited = (retryAfterSeconds: number): FastifyReply => {
     request.log.info({ client_id: clientId, retry_after: retryAfterSeconds }, 'sign-in rejected: too many failed attempts');
     context.metrics.limitRejections.inc({ limit: 'signInFailure' });
@@ -63,8 +98,8 @@ async function signIn(context: Context, request: FastifyRequest, reply: FastifyR
     });
   };
   // Checked before the password, so a blocked guesser learns nothing from further attempts.
-  const blockedFor = await context.limits.blockedFor('signInFailure', keys.all);
-  if (blockedFor > 0) return rejectLimited(blockedFor);
+  const wait = await signInWait(context.limits, keys);
+  if (wait > 0) return rejectLimited(wait);
 
   const user = email.length <= MAX_EMAIL_LENGTH ? await context.store.users.findByEmail(email) : undefined;
   // An unknown email costs one password hash too, so response times do not reveal which accounts exist.
@@ -79,14 +114,17 @@ async function signIn(context: Context, request: FastifyRequest, reply: FastifyR
       address: request.ip,
       detail: user ? 'wrong password' : 'unknown email',
     });
-    const wait = await context.limits.fail('signInFailure', keys.all);
-    if (wait > 0) return rejectLimited(wait);
+    // The account's count alone rejects nobody (see signInWait), so only the other two keys decide whether
+    // this failure went over the limit.
+    if (keys.account !== undefined) await context.limits.fail('signInFailure', [keys.account]);
+    const overLimit = await context.limits.fail('signInFailure', keysOfThisAddress(keys));
+    if (overLimit > 0) return rejectLimited(overLimit);
     return sendLogin(context, request, reply, target, { email, error: SIGN_IN_FAILED });
   }
 
-  // Only the account's count is cleared: clearing the address's would let one guesser reset it with an
-  // account of their own.
-  if (keys.account !== undefined) await context.limits.reset('signInFailure', [keys.account]);
+  // The address's count is kept, because clearing it would let one guesser reset it with an account of their own.
+  const cleared = [keys.account, keys.accountAddress].filter((key): key is string => key !== undefined);
+  await context.limits.reset('signInFailure', cleared);
   await startSession(context, request, reply, user);
   request.log.info({ user_id: user.id, client_id: clientId }, 'signed in');
   context.audit.record({ event: 'user.signed_in', outcome: 'success', userId: user.id, clientId, address: request.ip });

@@ -56,6 +56,11 @@ export class AbuseLimits {
     return wait;
   }
 
+  /** Returns how many failures a key has in its current window. */
+  async failures(kind: LimitKind, key: string): Promise<number> {
+    return (await this.#limiters[kind].get(key))?.consumedPoints ?? 0;
+  }
+
   /** Counts one failure for each key; returns the seconds to wait when any key went over its limit, else 0. */
   async fail(kind: LimitKind, keys: readonly string[]): Promise<number> {
     const limiter = this.#limiters[kind];

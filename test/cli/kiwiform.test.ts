@@ -107,6 +107,32 @@ describe('kiwiform users create', () => {
     });
   }
 
+  const invisible: [string, string][] = [
+    ['zero-width space', '\u200b'],
+    ['right-to-left override', '\u202e'],
+    ['no-break space', '\u00a0'],
+    ['line separator', '\u2028'],
+    ['tab', '\t'],
+    ['byte order mark', '\ufeff'],
+  ];
+  for (const [name, character] of invisible) {
+    test(`rejects email with a ${name}`, () => {
+      const { env } = freshDatabase();
+      const code = `U+${character.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+      const run = createUser(env, `admin@example.com${character}`);
+      assertOneLineError(run, 2, '--email', code, `admin@example.com<${code}>`);
+    });
+  }
+
+  test('NFC and NFD forms are one account', () => {
+    const { env, path } = freshDatabase();
+    const composed = 'jos\u00e9@example.com';
+    const created = jsonObject(createUser(env, composed.normalize('NFD')));
+    assert.equal(created.email, composed, 'printed in NFC');
+    assert.equal(readRow(path, 'select email from users where id = ?', String(created.id))?.email, composed, 'stored in NFC');
+    assertOneLineError(createUser(env, composed), 1, 'already registered');
+  });
+
   const badPasswords: [string, string, string][] = [
     ['empty password', '', 'empty'],
     ['newline only', '\n', 'empty'],

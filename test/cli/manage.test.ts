@@ -281,7 +281,7 @@ describe('kiwiform clients delete', () => {
     } finally {
       await server.close();
     }
-    for (const table of ['grants', 'authorization_codes', 'access_tokens', 'refresh_tokens']) {
+    for (const table of ['grants', 'authorization_codes', 'refresh_tokens']) {
       assert.equal(countRows(setup.path, table), 1, `${table} before the deletion`);
     }
 
@@ -289,7 +289,7 @@ describe('kiwiform clients delete', () => {
     assert.equal(run.status, 0, run.stderr);
     assert.ok(run.stdout.includes(setup.clientId), run.stdout);
     assertOneLineError(kiwiform(['clients', 'show', setup.clientId], { env: setup.env }), 1, 'not found');
-    for (const table of ['clients', 'grants', 'authorization_codes', 'access_tokens', 'refresh_tokens']) {
+    for (const table of ['clients', 'grants', 'authorization_codes', 'refresh_tokens']) {
       assert.equal(countRows(setup.path, table), 0, `${table} after the deletion`);
     }
     assert.equal(countRows(setup.path, 'users'), 1, 'the user stays');
@@ -363,7 +363,9 @@ describe('kiwiform audit', () => {
     assert.deepEqual(times(auditEvents(env, ['--user', ada])), [iso(3), iso(1)], 'by id');
     assert.deepEqual(times(auditEvents(env, ['--client', first])), [iso(2), iso(1)], 'by client');
     assert.deepEqual(times(auditEvents(env, ['--user', ada, '--client', first])), [iso(1)], 'by user and client');
-    assert.deepEqual(auditEvents(env, ['--client', 'no-such-client']), [], 'no match');
+    const quiet = String(jsonObject(createClient(env)).client_id);
+    assert.deepEqual(auditEvents(env, ['--client', quiet]), [], 'registered client without events');
+    assert.equal(auditEvents(env, ['--client', 'evil\u001b[31m']).length, 1, 'events of a client that no longer exists');
   });
 
   test('--limit keeps the newest', async () => {
@@ -397,12 +399,12 @@ describe('kiwiform audit', () => {
 describe('kiwiform purge', () => {
   const purgeCounts = (setup: Setup, extra: string[] = []) =>
     jsonObject(kiwiform(['purge', '--json', ...extra], { env: setup.env }));
-  const counts = (codes: number, accessTokens: number, refreshTokens: number, sessions: number, requests: number) =>
-    ({ codes, access_tokens: accessTokens, refresh_tokens: refreshTokens, sessions, authorization_requests: requests });
+  const counts = (codes: number, revocations: number, refreshTokens: number, sessions: number, requests: number) =>
+    ({ codes, access_token_revocations: revocations, refresh_tokens: refreshTokens, sessions, authorization_requests: requests });
 
   /**
-   * Writes one grant 40 days ago (a used code, two access tokens, a refresh token retired by rotation and its
-   * successor), an expired session and request, and one live grant, session and request.
+   * Writes one grant 40 days ago (a used code, a refresh token retired by rotation and its successor), an
+   * expired session and request, and one live grant, session and request. Access tokens are not stored.
    */
   async function purgeSetUp(): Promise<Setup> {
     const setup = setUp(['--refresh-token-rotation', 'true']);
@@ -434,9 +436,8 @@ describe('kiwiform purge', () => {
 
   test('deletes expired rows and keeps live ones', async () => {
     const setup = await purgeSetUp();
-    assert.deepEqual(purgeCounts(setup), counts(1, 2, 1, 1, 1));
+    assert.deepEqual(purgeCounts(setup), counts(1, 0, 1, 1, 1));
     assert.equal(countRows(setup.path, 'authorization_codes'), 1, 'live code');
-    assert.equal(countRows(setup.path, 'access_tokens'), 1, 'live access token');
     assert.equal(countRows(setup.path, 'refresh_tokens'), 2, 'successor and live refresh token');
     assert.equal(countRows(setup.path, 'sessions'), 1, 'live session');
     assert.equal(countRows(setup.path, 'authorization_requests'), 1, 'live request');
@@ -445,7 +446,7 @@ describe('kiwiform purge', () => {
 
   test('--retired-refresh-token-days keeps recent ones', async () => {
     const setup = await purgeSetUp();
-    assert.deepEqual(purgeCounts(setup, ['--retired-refresh-token-days', '60']), counts(1, 2, 0, 1, 1));
+    assert.deepEqual(purgeCounts(setup, ['--retired-refresh-token-days', '60']), counts(1, 0, 0, 1, 1));
     assert.deepEqual(purgeCounts(setup, ['--retired-refresh-token-days', '39']), counts(0, 0, 1, 0, 0));
   });
 
@@ -503,6 +504,7 @@ describe('kiwiform management arguments', () => {
     ['audit empty user', ['audit', '--user', ''], 2, ['--user']],
     ['audit empty client', ['audit', '--client', ''], 2, ['--client']],
     ['audit unknown email', ['audit', '--user', 'nobody@example.com'], 1, ['--user', 'nobody@example.com']],
+    ['audit unknown client', ['audit', '--client', 'no-such-client'], 1, ['--client', '"no-such-client"', 'clients list']],
     ['audit positional argument', ['audit', 'ada@example.com'], 2, ['"ada@example.com"']],
     ['purge zero batch size', ['purge', '--batch-size', '0'], 2, ['--batch-size', '1 to 100000']],
     ['purge batch size too large', ['purge', '--batch-size', '100001'], 2, ['--batch-size']],

@@ -174,6 +174,66 @@ for (const database of DATABASES) {
         assert.ok(stored.expiresAt - h.context.now() <= 15 * 60 * 1000);
       });
 
+      test('NUL in client_id or redirect_uri is a 400 page', async () => {
+        const account = await createAccount(h.context);
+        const cases: Record<string, string> = { client_id: 'a\u0000b', redirect_uri: `${account.redirectUri}\u0000` };
+        for (const [name, value] of Object.entries(cases)) {
+          const response = await get(authorizeUrl(validParameters(account, { [name]: value })));
+          assert.equal(response.statusCode, 400, name);
+          assert.equal(response.headers.location, undefined, name);
+          assert.match(String(response.headers['content-type']), /^text\/html/, name);
+          assert.ok(response.body.includes(`${name} contains a NUL character`), name);
+        }
+      });
+
+      test('NUL in another parameter redirects with invalid_request', async () => {
+        const account = await createAccount(h.context);
+        const cases: Record<string, string>[] = [
+          { state: 'a\u0000b' },
+          { scope: 'profile\u0000' },
+          { response_type: 'code\u0000' },
+          { code_challenge: `${CHALLENGE}\u0000`, code_challenge_method: 'S256' },
+          { unknown_parameter: '\u0000' },
+        ];
+        for (const extra of cases) {
+          const label = Object.keys(extra)[0] ?? '';
+          const response = await get(authorizeUrl(validParameters(account, extra)));
+          assert.equal(response.statusCode, 302, `${label}: ${response.body}`);
+          const location = new URL(String(response.headers.location));
+          assert.ok(location.href.startsWith(account.redirectUri), label);
+          assert.equal(location.searchParams.get('error'), 'invalid_request', label);
+          assert.match(location.searchParams.get('error_description') ?? '', /NUL character/, label);
+          if (label === 'state') assert.equal(location.searchParams.has('state'), false, 'a rejected state is not echoed');
+          else assert.equal(location.searchParams.get('state'), 'state-1', label);
+        }
+      });
+
+      test('overlong stored parameters redirect with invalid_request', async () => {
+        const account = await createAccount(h.context);
+        const cases: [string, Record<string, string>][] = [
+          ['state', { state: 's'.repeat(1025) }],
+          ['scope', { scope: Array(200).fill('profile').join(' ') }],
+          ['code_challenge', { code_challenge: 'A'.repeat(129), code_challenge_method: 'S256' }],
+        ];
+        for (const [name, extra] of cases) {
+          const response = await get(authorizeUrl(validParameters(account, extra)));
+          assert.equal(response.statusCode, 302, `${name}: ${response.body}`);
+          const location = new URL(String(response.headers.location));
+          assert.equal(location.searchParams.get('error'), 'invalid_request', name);
+          assert.match(location.searchParams.get('error_description') ?? '', new RegExp(`${name} is \\d+ characters long`), name);
+          if (name === 'state') assert.equal(location.searchParams.has('state'), false, 'an overlong state is not echoed');
+        }
+      });
+
+      test('state of 1024 characters is stored', async () => {
+        const account = await createAccount(h.context);
+        const state = 's'.repeat(1024);
+        const response = await get(authorizeUrl(validParameters(account, { state })));
+        assert.equal(response.statusCode, 200, response.body);
+        const stored = await h.context.store.requests.find(formOf(response.body, LOGIN).hidden.request ?? '', h.context.now());
+        assert.equal(stored?.state, state);
+      });
+
       test('pages carry the security headers', async () => {
         const account = await createAccount(h.context);
         const pages = [
@@ -210,6 +270,29 @@ for (const database of DATABASES) {
         const browser = new TestBrowser(h.app);
         await browser.get(authorizeUrl(validParameters(account)));
         assert.equal(browser.cookies.size, 1);
+      });
+    });
+
+    describe('authorize endpoint HEAD', () => {
+      test('HEAD is 405 and stores nothing', async () => {
+        const h = await harness({}, database);
+        try {
+          const account = await createAccount(h.context);
+          const url = authorizeUrl(validParameters(account));
+          const head = await h.app.inject({ method: 'HEAD', url });
+          assert.equal(head.statusCode, 405);
+          assert.equal(head.headers.allow, 'GET');
+          assert.equal(head.headers.location, undefined);
+          // One GET for comparison: after the requests expire, a purge deletes exactly the one it stored.
+          const get = await h.app.inject({ method: 'GET', url });
+          assert.equal(get.statusCode, 200);
+          h.clock.advance(16 * 60);
+          const now = h.context.now();
+          const purged = await h.context.store.purge(now, now, 1000);
+          assert.equal(purged.requests, 1);
+        } finally {
+          await h.close();
+        }
       });
     });
 

@@ -167,7 +167,9 @@ for (const database of DATABASES) {
         const revoke = formOf((await browser.get(CONNECTIONS)).body, REVOKE);
         const response = await browser.post(REVOKE, revoke.hidden);
         assert.equal(response.statusCode, 303);
-        assert.equal(response.headers.location, `${CONNECTIONS}?revoked=${encodeURIComponent(account.client.id)}`);
+        const location = new URL(String(response.headers.location), 'http://127.0.0.1');
+        assert.equal(location.pathname, CONNECTIONS);
+        assert.equal(location.searchParams.get('revoked'), account.client.id);
 
         assert.equal((await me(tokens.access_token)).statusCode, 401);
         const refreshed = await refresh(tokens.refresh_token);
@@ -189,12 +191,58 @@ for (const database of DATABASES) {
 
       test('confirmation needs a revoked app', async () => {
         const account = await createAccount(h.context);
+        const neverConnected = await createAccount(h.context);
         const { browser } = await connect(account);
-        for (const revoked of [account.client.id, 'no-such-client']) {
+        for (const revoked of [account.client.id, neverConnected.client.id, 'no-such-client']) {
           const page = await browser.get(`${CONNECTIONS}?revoked=${encodeURIComponent(revoked)}`);
           assert.equal(page.statusCode, 200, revoked);
           assert.doesNotMatch(page.body, /class="notice"/, revoked);
         }
+      });
+
+      test('confirmation link works only in its browser', async () => {
+        const account = await createAccount(h.context);
+        const { browser } = await connect(account);
+        const revoke = formOf((await browser.get(CONNECTIONS)).body, REVOKE);
+        const confirmation = String((await browser.post(REVOKE, revoke.hidden)).headers.location);
+
+        // Another user, signed in elsewhere, who never connected the app, follows the same link.
+        const other = await createAccount(h.context);
+        const elsewhere = new TestBrowser(h.app);
+        const login = formOf((await elsewhere.get(CONNECTIONS)).body, LOGIN);
+        await elsewhere.post(LOGIN, { ...login.hidden, email: other.email, password: other.password });
+        const page = await elsewhere.get(confirmation);
+        assert.equal(page.statusCode, 200);
+        assert.match(page.body, /Connected apps/);
+        assert.doesNotMatch(page.body, /class="notice"/);
+      });
+
+      test('revoke of an unconnected app shows no confirmation', async () => {
+        const account = await createAccount(h.context);
+        const neverConnected = await createAccount(h.context);
+        const { browser } = await connect(account);
+        const revoke = formOf((await browser.get(CONNECTIONS)).body, REVOKE);
+        const response = await browser.post(REVOKE, { ...revoke.hidden, client_id: neverConnected.client.id });
+        assert.equal(response.statusCode, 303);
+        assert.equal(response.headers.location, CONNECTIONS);
+        const page = await browser.get(CONNECTIONS);
+        assert.doesNotMatch(page.body, /class="notice"/);
+      });
+
+      test('NUL in the query or the revoke form is a 400 page', async () => {
+        const account = await createAccount(h.context);
+        const { browser } = await connect(account);
+        const revoke = formOf((await browser.get(CONNECTIONS)).body, REVOKE);
+        const responses = {
+          query: await browser.get(`${CONNECTIONS}?revoked=a%00b`),
+          form: await browser.post(REVOKE, { ...revoke.hidden, client_id: 'a\u0000b' }),
+          consent: await browser.get('/api/zapier/authorize/consent?request=a%00b'),
+        };
+        for (const [name, response] of Object.entries(responses)) {
+          assert.equal(response.statusCode, 400, `${name}: ${response.body.slice(0, 300)}`);
+          assert.match(response.body, /NUL character/, name);
+        }
+        assert.equal((await h.context.store.grants.connections(account.userId)).length, 1, 'nothing revoked');
       });
 
       test('revoke is audited', async () => {
@@ -255,6 +303,7 @@ for (const database of DATABASES) {
         const revoke = formOf((await browser.get(CONNECTIONS)).body, REVOKE);
         const response = await browser.post(REVOKE, { ...revoke.hidden, client_id: theirs.client.id });
         assert.equal(response.statusCode, 303);
+        assert.equal(response.headers.location, CONNECTIONS, 'no confirmation for a grant never held');
         assert.equal((await me(other.tokens.access_token)).statusCode, 200);
         assert.equal((await h.context.store.grants.connections(theirs.userId)).length, 1);
       });

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { sendErrorPage } from '../../src/pages/errors.js';
+import { signInLimitKeys } from '../../src/pages/sign-in.js';
 import { LimitExceeded } from '../../src/security/abuse-limits.js';
 import { createAccount, harness, type Harness, type TestAccount } from '../helpers/fixtures.js';
 import { DATABASES, skipReason } from '../helpers/databases.js';
 import { CONNECTIONS, LOGIN, TestBrowser, authorizeUrl, formOf, validParameters } from './browser.js';
 
-/** Failures the sign-in limit allows per account and per address before it blocks. */
+/** Failures the sign-in limit allows per address, and per address and account, before it blocks. */
 const ALLOWED_FAILURES = 10;
 const GENERIC_ERROR = 'The email or password is incorrect.';
 const LIMIT_MESSAGE = /Too many failed sign-in attempts\. Try again in \d+ minutes?\./;
@@ -65,11 +66,55 @@ for (const database of DATABASES) {
         assert.equal(browser.cookies.has('kiwiform_session'), false);
       });
 
-      test('account limit holds across addresses', async () => {
+      test('correct password works from a fresh address', async () => {
         const account = await createAccount(h.context);
+        const attacker = freshBrowser();
+        for (let i = 0; i < ALLOWED_FAILURES; i++) await attempt(attacker, account, account.email, `wrong-${i}`);
+        // Failures spread over other addresses too, so the account's own count is well over the limit.
         for (let i = 0; i < ALLOWED_FAILURES; i++) await attempt(freshBrowser(), account, account.email.toUpperCase(), `wrong-${i}`);
-        const blocked = await attempt(freshBrowser(), account, account.email, account.password);
-        assert.equal(blocked.statusCode, 429);
+        const owner = await attempt(freshBrowser(), account, account.email, account.password);
+        assert.equal(owner.statusCode, 303, owner.body);
+      });
+
+      test('spread guessers get one try per address', async () => {
+        const account = await createAccount(h.context);
+        const guessers = Array.from({ length: ALLOWED_FAILURES }, () => freshBrowser());
+        // Each address fails once, which takes the account over its limit.
+        for (const [i, guesser] of guessers.entries()) await attempt(guesser, account, account.email, `wrong-${i}`);
+        const second = await attempt(guessers[0]!, account, account.email, 'wrong-again');
+        assert.equal(second.statusCode, 429, 'an address that already failed for the account waits');
+        const owner = await attempt(freshBrowser(), account, account.email, account.password);
+        assert.equal(owner.statusCode, 303, 'an address that never failed still signs in');
+      });
+
+      test('attacker address stays blocked', async () => {
+        const account = await createAccount(h.context);
+        const attacker = freshBrowser();
+        for (let i = 0; i < ALLOWED_FAILURES; i++) await attempt(attacker, account, account.email, `wrong-${i}`);
+        const owner = await attempt(freshBrowser(), account, account.email, account.password);
+        assert.equal(owner.statusCode, 303, 'the owner signs in elsewhere');
+
+        const guess = await attempt(attacker, account, account.email, 'wrong-again');
+        assert.equal(guess.statusCode, 429, 'a further guess');
+        const correct = await attempt(attacker, account, account.email, account.password);
+        assert.equal(correct.statusCode, 429, 'even the correct password');
+        assert.equal(attacker.cookies.has('kiwiform_session'), false);
+      });
+
+      test('limit keys ignore case and Unicode form', () => {
+        const composed = signInLimitKeys('Jos\u00e9@Example.test', '192.0.2.1');
+        const decomposed = signInLimitKeys('jose\u0301@example.TEST', '192.0.2.1');
+        assert.deepEqual(decomposed, composed);
+        assert.equal(composed.account, 'account:jos\u00e9@example.test');
+        assert.equal(composed.accountAddress, 'account-address:jos\u00e9@example.test|192.0.2.1');
+        assert.equal(composed.address, 'address:192.0.2.1');
+      });
+
+      test('overlong email counts by address only', () => {
+        const keys = signInLimitKeys(`${'a'.repeat(320)}@example.test`, '192.0.2.1');
+        assert.equal(keys.account, undefined);
+        assert.equal(keys.accountAddress, undefined);
+        assert.equal(keys.address, 'address:192.0.2.1');
       });
 
       test('address limit holds across accounts', async () => {
@@ -103,13 +148,16 @@ for (const database of DATABASES) {
 
       test('success clears the account count', async () => {
         const account = await createAccount(h.context);
-        for (let i = 0; i < ALLOWED_FAILURES - 1; i++) await attempt(freshBrowser(), account, account.email, `wrong-${i}`);
+        const attacker = freshBrowser();
+        for (let i = 0; i < ALLOWED_FAILURES; i++) await attempt(attacker, account, account.email, `wrong-${i}`);
+        const accountKey = signInLimitKeys(account.email, attacker.remoteAddress).account ?? '';
+        const attackerKey = signInLimitKeys(account.email, attacker.remoteAddress).accountAddress ?? '';
+        assert.ok((await h.context.limits.blockedFor('signInFailure', [accountKey])) > 0, 'account blocked before');
+
         const signedIn = await attempt(freshBrowser(), account, account.email, account.password);
         assert.equal(signedIn.statusCode, 303);
-        for (let i = 0; i < ALLOWED_FAILURES - 1; i++) {
-          const failed = await attempt(freshBrowser(), account, account.email, `wrong-later-${i}`);
-          assert.equal(failed.statusCode, 200, `failure ${i + 1} after the sign-in`);
-        }
+        assert.equal(await h.context.limits.blockedFor('signInFailure', [accountKey]), 0, 'account cleared');
+        assert.ok((await h.context.limits.blockedFor('signInFailure', [attackerKey])) > 0, 'attacker address kept');
       });
 
       test('success keeps the address count', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { hashPassword } from '../../src/crypto/secrets.js';
 import { PURPOSE } from '../../src/grants/issue.js';
 import { createAccount, harness, type Harness } from '../helpers/fixtures.js';
 import { DATABASES, skipReason } from '../helpers/databases.js';
@@ -56,6 +57,45 @@ for (const database of DATABASES) {
         const { account, browser, form } = await openLogin();
         const response = await browser.post(LOGIN, { ...form.hidden, email: account.email.toUpperCase(), password: account.password });
         assert.equal(response.statusCode, 303, response.body);
+      });
+
+      test('decomposed email signs in', async () => {
+        const { account, browser, form } = await openLogin();
+        const suffix = account.userId.slice(0, 8);
+        const composed = `jos\u00e9-${suffix}@example.test`;
+        const decomposed = composed.normalize('NFD');
+        assert.notEqual(decomposed, composed);
+        await h.context.store.users.create({
+          id: `user-nfc-${suffix}`, email: composed, name: 'José', passwordHash: await hashPassword(account.password), createdAt: h.context.now(),
+        });
+        const failed = await browser.post(LOGIN, { ...form.hidden, email: decomposed, password: 'wrong password' });
+        assert.equal(failed.statusCode, 200);
+        assert.ok(failed.body.includes(`value="${composed}"`), 'the email is filled in again in NFC');
+        const signedIn = await browser.post(LOGIN, { ...form.hidden, email: decomposed, password: account.password });
+        assert.equal(signedIn.statusCode, 303, signedIn.body);
+      });
+
+      test('NUL in a form field is a 400 page', async () => {
+        const { account, browser, form } = await openLogin();
+        const cases: Record<string, string>[] = [
+          { email: 'a\u0000@b.c', password: account.password },
+          { email: account.email, password: `${account.password}\u0000` },
+          { email: account.email, password: account.password, request: `${form.hidden.request ?? ''}\u0000` },
+          { email: account.email, password: account.password, 'extra\u0000': 'x' },
+        ];
+        for (const fields of cases) {
+          const response = await browser.post(LOGIN, { ...form.hidden, ...fields });
+          assert.equal(response.statusCode, 400, JSON.stringify(fields));
+          assert.match(response.body, /A field of the form contains a NUL character\./, JSON.stringify(fields));
+        }
+        assert.equal(browser.cookies.has('kiwiform_session'), false);
+      });
+
+      test('NUL in the sign-out form is a 400 page', async () => {
+        const { browser, form } = await openLogin();
+        const response = await browser.post(LOGOUT, { csrf: form.hidden.csrf ?? '', request: `${form.hidden.request ?? ''}\u0000` });
+        assert.equal(response.statusCode, 400);
+        assert.match(response.body, /NUL character/);
       });
 
       test('missing password re-renders the form', async () => {
