@@ -7,14 +7,14 @@ const READINESS_TIMEOUT_MS = 2000;
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
- * Health endpoints for load balancers and orchestrators: /healthz says the process runs, /readyz says it can
- * serve traffic (database reachable, not shutting down), and /metrics exposes Prometheus metrics.
+ * Registers health endpoints for load balancers and orchestrators: /healthz reports that the process runs,
+ * /readyz that it can serve traffic (database reachable, not shutting down), and /metrics serves Prometheus metrics.
  */
 export function operationsRoutes(app: FastifyInstance, context: Context): void {
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
@@ -26,7 +26,7 @@ export function operationsRoutes(app: FastifyInstance, context: Context): void {
       await withTimeout(context.store.ping(), READINESS_TIMEOUT_MS);
       return reply.send({ status: 'ready', database: 'ok' });
     } catch (error) {
-      request.log.warn({ err: error }, 'readiness check failed: the database did not answer');
+      request.log.warn({ err: error }, 'readiness check failed: the database did not respond');
       return reply.code(503).header('retry-after', '5').send({ status: 'unavailable', database: 'unreachable' });
     }
   });

@@ -8,7 +8,7 @@ import { required } from '../oauth/parameters.js';
 import type { Client } from '../storage/types.js';
 import { OAUTH_BODY_LIMIT, OAUTH_ROUTE_SCHEMA, auditRejection, readOAuthRequest } from './token.js';
 
-/** Which kinds of token to look for, in order: the prefix decides, then the hint (RFC 7009 §2.1), then both. */
+/** Returns the kinds of token to look for, in order: the prefix decides, then the hint (RFC 7009 §2.1), then both. */
 export function tokenKinds(token: string, hint: string | undefined): Array<'access' | 'refresh'> {
   if (token.startsWith('atk_')) return ['access'];
   if (token.startsWith('rtk_')) return ['refresh'];
@@ -61,7 +61,7 @@ export function revocationRoute(app: FastifyInstance, context: Context): void {
       auditRejection(context, request, error, credentials);
       throw error;
     }
-    // RFC 7009 §2.2: 200 whether or not the token existed, so the response tells nothing about it.
+    // RFC 7009 §2.2: 200 whether or not the token existed, so the response reveals nothing about it.
     return reply.code(200).header('cache-control', 'no-store').send();
   });
 }

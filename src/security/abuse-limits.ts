@@ -1,7 +1,7 @@
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 
-/** What a limit counts. Only failures are counted, so healthy traffic never uses up a limit. */
+/** The kind of failure a limit counts. Only failures count, so healthy traffic never uses up a limit. */
 export type LimitKind = 'clientAuthFailure' | 'signInFailure' | 'unknownToken';
 
 /** Failures allowed per key within the window, and the window in seconds. */

@@ -31,7 +31,7 @@ export interface UserStore {
   findByEmail(email: string): Promise<User | undefined>;
 }
 
-/** How a client secret is stored: a keyed SHA-256 for generated secrets, scrypt for imported ones. */
+/** Storage form of a client secret: a keyed SHA-256 for generated secrets, scrypt for imported ones. */
 export type SecretKind = 'hmac' | 'scrypt';
 
 export interface Client {
@@ -163,7 +163,7 @@ export interface RefreshTokenRecord {
   readonly grantRevokedAt: number | null;
 }
 
-/** What an access token check needs about its grant, read in one query. */
+/** The grant data an access token check needs, read in one query. */
 export interface GrantAccess {
   readonly grantId: string;
   readonly clientId: string;
@@ -209,7 +209,7 @@ export interface GrantStore {
   revoke(grantId: string, now: number): Promise<void>;
   /** Revokes every live grant of a user to a client; returns how many were revoked. */
   revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
-  /** Records that a grant was used, at most once a minute so that reads do not turn into writes. */
+  /** Records that a grant was used; the update writes only when the last recorded use is a minute old or more. */
   touch(grantId: string, now: number): Promise<void>;
   /** Lists the clients a user has live grants for. */
   connections(userId: string): Promise<Connection[]>;
@@ -276,7 +276,7 @@ export interface Store {
    * started with another key than the one the database's hashes were made with can notice.
    */
   claimKeyFingerprint(fingerprint: string): Promise<string>;
-  /** Checks that the database answers. */
+  /** Checks that the database responds to a query. */
   ping(): Promise<void>;
   /** Connection pool usage, for stores that pool connections. */
   poolStats?(): { total: number; idle: number; waiting: number };
