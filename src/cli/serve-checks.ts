@@ -94,6 +94,11 @@ export function explainStartFailure(error: unknown, config: Config): CommandErro
   const fromDatabase = (code !== undefined && (UNREACHABLE_CODES.test(code) || SQLSTATE.test(code))) || CONNECT_TIMEOUT.test(message);
   if (!fromDatabase) return undefined;
   const reason = withoutPassword(code !== undefined && !message.includes(code) ? `${code} ${message}` : message, config.databaseUrl);
+  // A missing table or column means a schema this build does not know, not an unreachable database.
+  if (/no such (table|column)|relation .* does not exist|column .* does not exist/i.test(message)) {
+    return new CommandError(
+      `the database ${databaseAddress(config.databaseUrl)} has a schema this build does not expect (${reason}); it was made by another version of Kiwiform API, so use a new database file or the version that created it`);
+  }
   return new CommandError(
     `cannot open the database ${databaseAddress(config.databaseUrl)} (${reason}); check that it is running and reachable, and that KIWIFORM_DATABASE_URL or --database-url names it with the right user and password`);
 }
