@@ -48,12 +48,14 @@ export function renderChart(results) {
 
   const bar = 16;
   const gap = 28;
-  const groupWidths = scenarios.map((s) => s.servers.length * bar);
+  // Groups with few bars are widened so that their two-line labels do not run into each other.
+  const minGroupWidth = 80;
+  const groupWidths = scenarios.map((s) => Math.max(s.servers.length * bar, minGroupWidth));
   const plot = { left: 70, top: 50, height: 300 };
   plot.width = groupWidths.reduce((a, b) => a + b, 0) + gap * (scenarios.length + 1);
   const legendWidth = 260;
   const width = plot.left + plot.width + legendWidth;
-  const height = plot.top + plot.height + 80;
+  const height = plot.top + plot.height + 70;
   const y = (value) => plot.top + plot.height - (value / top) * plot.height;
 
   const parts = [];
@@ -71,19 +73,22 @@ export function renderChart(results) {
 
   let x = plot.left + gap;
   scenarios.forEach((scenario, index) => {
+    const barsStart = x + (groupWidths[index] - scenario.servers.length * bar) / 2;
     scenario.servers.forEach((server, position) => {
       const value = server.summary.rps || 0;
-      const barX = x + position * bar;
+      const barX = barsStart + position * bar;
       parts.push(`<rect x="${barX}" y="${y(value)}" width="${bar - 2}" height="${plot.top + plot.height - y(value)}" fill="${COLORS[server.id] ?? '#000'}"><title>${escape(`${server.label}: ${Math.round(value)} req/s`)}</title></rect>`);
       parts.push(`<text transform="translate(${barX + bar / 2 + 3} ${y(value) - 4}) rotate(-90)" font-size="10" fill="#333">${formatCount(value)}</text>`);
     });
     const center = x + groupWidths[index] / 2;
-    parts.push(`<text x="${center}" y="${plot.top + plot.height + 18}" text-anchor="middle" fill="#333">${escape(SHORT_TITLES[scenario.id] ?? scenario.id)}</text>`);
+    const [first, second] = (SHORT_TITLES[scenario.id] ?? scenario.id).split(', ');
+    parts.push(`<text x="${center}" y="${plot.top + plot.height + 18}" text-anchor="middle" fill="#333">${escape(first)}</text>`);
+    if (second) parts.push(`<text x="${center}" y="${plot.top + plot.height + 32}" text-anchor="middle" fill="#333">${escape(second)}</text>`);
     x += groupWidths[index] + gap;
   });
   parts.push(`<line x1="${plot.left}" x2="${plot.left + plot.width}" y1="${plot.top + plot.height}" y2="${plot.top + plot.height}" stroke="#333"/>`);
   parts.push(`<line x1="${plot.left}" x2="${plot.left}" y1="${plot.top}" y2="${plot.top + plot.height}" stroke="#333"/>`);
-  parts.push(`<text x="${plot.left + plot.width / 2}" y="${plot.top + plot.height + 42}" text-anchor="middle" fill="#333">scenario</text>`);
+  parts.push(`<text x="${plot.left + plot.width / 2}" y="${plot.top + plot.height + 56}" text-anchor="middle" fill="#333">scenario</text>`);
 
   const legendX = plot.left + plot.width + 20;
   serverIds.forEach((id, index) => {

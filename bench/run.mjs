@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: measures our server against a bare node:http ceiling, Fastify with fixed answers,
+// `npm run bench`: measures our server against a bare node:http ceiling, Fastify with fixed responses,
 // oidc-provider 9 and @node-oauth/oauth2-server 5, in interleaved rounds (A B C A B C ...), and writes
 // bench/results/latest.json, a table on stdout and the chart docs/benchmarks.svg. See docs/benchmarks.md.
 import { execFileSync } from 'node:child_process';
@@ -104,13 +104,19 @@ function parseOptions() {
     quick,
     profile: values.profile === true,
     waitQuiet: values['wait-quiet'] === true,
-    out: values.out ?? join(root, 'bench', 'results', quick ? 'quick.json' : values.profile ? 'profile.json' : 'latest.json'),
+    out: values.out ?? join(root, 'bench', 'results', defaultResultsFile(quick, values.profile === true)),
     chart: values['no-chart'] !== true && !quick && !values.profile,
   };
   if (options.duration < 1 || options.rounds < 1 || options.connections < options.threads) {
     throw new Error('--duration and --rounds must be at least 1, and --connections at least --threads');
   }
   return options;
+}
+
+function defaultResultsFile(quick, profile) {
+  if (quick) return 'quick.json';
+  if (profile) return 'profile.json';
+  return 'latest.json';
 }
 
 /** Returns the share of CPU time the whole machine spent busy over `ms` milliseconds, from /proc/stat. */
@@ -232,12 +238,14 @@ async function checkStaticLoad(instance, load) {
     : { method: load.method, headers };
   const response = await fetch(`http://127.0.0.1:${instance.port}${load.path}`, { ...init, redirect: 'manual' });
   const body = await response.text();
-  if (response.status !== 200) throw new Error(`${instance.label}: ${load.method} ${load.path.split('?')[0]} answered ${response.status} instead of 200: ${body.slice(0, 200)}`);
+  if (response.status !== 200) {
+    throw new Error(`${instance.label}: ${load.method} ${load.path.split('?')[0]} returned status ${response.status} instead of 200: ${body.slice(0, 200)}`);
+  }
 }
 
 /**
- * One measured run: the load, plus the server's CPU time and peak RSS while it lasted, and the CPU time that
- * other processes on the machine used meanwhile (`otherCpuShare`, in cores), which would skew the numbers.
+ * Measures one run: the load, the server's CPU time and peak RSS while it lasted, and the CPU time that other
+ * processes on the machine used meanwhile (`otherCpuShare`, in cores), which would skew the numbers.
  */
 async function measure(driver, instance, load, options, duration) {
   const machineBefore = machineAndDriverCpu();
@@ -266,8 +274,8 @@ const MAX_ATTEMPTS = 3;
 const MAX_WAIT_BETWEEN_ATTEMPTS_MS = 60_000;
 
 /**
- * Measures a run, and repeats it (after waiting for the machine to calm down) while other processes used
- * more than MAX_OTHER_CPU_SHARE of a core during it; the last attempt counts either way and stays marked.
+ * Measures a run and repeats it, after waiting for the machine to calm down, while other processes used more
+ * than MAX_OTHER_CPU_SHARE of a core during it. The last attempt counts either way, with its share recorded.
  */
 async function measureUndisturbed(driver, instance, prepare, options, log) {
   for (let attempt = 1; ; attempt += 1) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Writes benchmark rows straight into a Kiwiform SQLite file, much faster than the HTTP flow can, with the
-// same keyed hashes the server uses: the hash key is read from server_keys, and the hashing code and purpose
+// Writes benchmark rows straight into a Kiwiform SQLite file, much faster than the HTTP flow can. The rows use
+// the keyed hashes the server uses: the hash key is read from server_keys, and the hashing code and purpose
 // strings are imported from the compiled server in dist/ (run `npm run build` first).
 //
 //   node bench/seed-sqlite.mjs codes  --database FILE --client-id ID --user-id ID --count N --out FILE
@@ -102,11 +102,11 @@ function seedTokens(db) {
     'insert into users (id, email, email_normalized, name, password_hash, created_at) values (?, ?, ?, ?, ?, ?)');
   const grant = db.prepare('insert into grants (id, client_id, user_id, scope, created_at, last_used_at) values (?, ?, ?, ?, ?, ?)');
   const refresh = db.prepare('insert into refresh_tokens (hash, grant_id, created_at) values (?, ?, ?)');
-  // Bulk seeding runs while no server has the file open, so the rollback journal can be left out; the file
+  // Bulk seeding runs while no server has the file open, so the rollback journal can be left out. The file
   // goes back to WAL mode, which the server expects, at the end.
   db.pragma('journal_mode = OFF');
-  // Secondary indexes are dropped during the load and rebuilt from their stored definitions afterwards, which
-  // sorts once instead of inserting millions of random keys; the schema ends up as the migrations left it.
+  // Secondary indexes are dropped during the load and rebuilt from their stored definitions afterwards,
+  // because one sort is faster than inserting millions of random keys. The schema ends up as migrated.
   const indexes = db.prepare(`select name, sql from sqlite_master where type = 'index' and sql is not null
     and tbl_name in ('users', 'grants', 'refresh_tokens')`).all();
   for (const { name } of indexes) db.exec(`drop index "${name}"`);

@@ -67,7 +67,7 @@ export class Browser {
     this.jar = new CookieJar();
   }
 
-  /** The authorize URL of the benchmark client, relative to the server. */
+  /** Returns the authorize URL of the benchmark client, relative to the server. */
   authorizePath(state = 'bench') {
     const query = new URLSearchParams({
       response_type: 'code', client_id: this.client.clientId, redirect_uri: REDIRECT_URI, state,

@@ -111,7 +111,7 @@ export function sampleRss(pid, intervalMs = 200) {
 }
 
 /**
- * Starts a server process with its output going to `logFile`, then waits until it answers HTTP on `port`.
+ * Starts a server process with its output going to `logFile`, then waits until it responds to HTTP on `port`.
  * Any status counts as ready, because the servers differ in which paths exist.
  */
 export async function startServer({ name, command, args, env, cwd, port, logFile }) {
@@ -133,7 +133,7 @@ export async function startServer({ name, command, args, env, cwd, port, logFile
     }
   }
   child.kill('SIGKILL');
-  throw new Error(`${name} did not answer on port ${port} within ${READY_TIMEOUT_MS / 1000} s; see ${logFile}`);
+  throw new Error(`${name} did not respond on port ${port} within ${READY_TIMEOUT_MS / 1000} s; see ${logFile}`);
 }
 
 /** Stops a server with SIGTERM, and with SIGKILL when it has not exited after `graceMs`. */

@@ -49,14 +49,15 @@ function find(results, scenarioId, serverId) {
 
 /**
  * Checks the performance targets against the results. A target whose scenario or server was not run is
- * left out. `shortfall` says by how much a missed target is missed, relative to the target value.
+ * left out. `shortfall` is how much a missed target is missed by, relative to the target value.
  */
 export function checkTargets(results) {
   const targets = [];
   const add = (name, actual, goal, comparison) => {
     if (!Number.isFinite(actual)) return;
     const met = comparison === '>=' ? actual >= goal : actual <= goal;
-    const shortfall = met ? 0 : comparison === '>=' ? (goal - actual) / goal : (actual - goal) / goal;
+    let shortfall = 0;
+    if (!met) shortfall = comparison === '>=' ? (goal - actual) / goal : (actual - goal) / goal;
     targets.push({ name, actual: round(actual, 3), goal, comparison, met, shortfall: round(shortfall, 3) });
   };
   const ratio = (scenario) => find(results, scenario, 'kiwiform')?.ratios?.rps;

@@ -1,6 +1,5 @@
-// The servers under test. Each kind knows how to start itself on a free port and how to produce the inputs of
-// every load: a refresh token, an access token, a signed-in page request, fresh authorization codes and
-// refresh-token chains.
+// The servers under test. Each kind starts itself on a free port and produces the inputs of every load: a
+// refresh token, an access token, a signed-in page request, fresh authorization codes and refresh-token chains.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,7 +82,7 @@ class Instance {
   }
 }
 
-/** node:http or Fastify with fixed answers: every input is a well-formed dummy. */
+/** node:http or Fastify with fixed responses: every input is a well-formed dummy. */
 export class FixedServer extends Instance {
   constructor(options, script) {
     super(options);

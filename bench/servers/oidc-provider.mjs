@@ -4,7 +4,7 @@
 //
 // Grants, refresh tokens, access tokens and authorization codes are minted with the provider's own models
 // (Grant, RefreshToken, AccessToken, AuthorizationCode) through routes under /__bench/, which the driver calls
-// before it measures; the measured routes are the provider's token and userinfo endpoints.
+// before it measures. The measured routes are the provider's token and userinfo endpoints.
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';

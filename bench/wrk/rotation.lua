@@ -6,7 +6,7 @@
 -- wrk calls response() for a finished request before it calls request() for that connection's next one, so
 -- response() puts the successor from the body into the queue and request() takes the oldest token out. wrk
 -- also calls request() once on the first thread before it connects, to check the script, and throws that
--- request away, so the file needs one token per connection plus one per thread; then the queue is never
+-- request away. So the file needs one token per connection plus one per thread. Then the queue is never
 -- empty while every response succeeds. After a failed
 -- response the chain's latest token is unknown; when the queue then runs dry, request() sends the token
 -- received last, which counts in "reused_tokens" (within our server's grace window that returns the same

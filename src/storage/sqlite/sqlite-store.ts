@@ -87,25 +87,28 @@ export class SqliteStore implements Store {
 
   async purge(now: number, retiredBefore: number, batchSize: number): Promise<PurgeResult> {
     const db = this.#db;
-    const drain = (sql: string, ...values: unknown[]): number => {
+    // better-sqlite3 is synchronous, so the loop yields to the event loop after each batch: a purge run by
+    // the timer inside serve lets requests through between batches instead of stalling until it is done.
+    const drain = async (sql: string, ...values: unknown[]): Promise<number> => {
       const statement = db.prepare(sql);
       let total = 0;
       for (;;) {
         const deleted = statement.run(...values, batchSize).changes;
         total += deleted;
         if (deleted < batchSize) return total;
+        await new Promise((resolve) => setImmediate(resolve));
       }
     };
     const revoked = 'select id from grants where revoked_at is not null';
     return {
-      codes: drain(`delete from authorization_codes where rowid in (select rowid from authorization_codes
+      codes: await drain(`delete from authorization_codes where rowid in (select rowid from authorization_codes
         where expires_at <= ? or grant_id in (${revoked}) limit ?)`, now),
-      accessTokenRevocations: drain(`delete from access_token_revocations where rowid in
+      accessTokenRevocations: await drain(`delete from access_token_revocations where rowid in
         (select rowid from access_token_revocations where expires_at <= ? limit ?)`, now),
-      refreshTokens: drain(`delete from refresh_tokens where rowid in (select rowid from refresh_tokens
+      refreshTokens: await drain(`delete from refresh_tokens where rowid in (select rowid from refresh_tokens
         where rotated_at <= ? or grant_id in (${revoked}) limit ?)`, retiredBefore),
-      sessions: drain('delete from sessions where rowid in (select rowid from sessions where expires_at <= ? limit ?)', now),
-      requests: drain(`delete from authorization_requests where rowid in (select rowid from authorization_requests
+      sessions: await drain('delete from sessions where rowid in (select rowid from sessions where expires_at <= ? limit ?)', now),
+      requests: await drain(`delete from authorization_requests where rowid in (select rowid from authorization_requests
         where expires_at <= ? limit ?)`, now),
     };
   }
