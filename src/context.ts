@@ -10,7 +10,7 @@ import type { GrantUseRecorder } from './grants/grant-use.js';
 /** Returns the current time in milliseconds since the Unix epoch; tests pass a fake one. */
 export type Clock = () => number;
 
-/** What every endpoint needs, built once at start-up and shared by the routes. */
+/** The services every endpoint needs, built once at start-up and shared by the routes. */
 export interface Context {
   readonly config: Config;
   readonly store: Store;

@@ -32,7 +32,7 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Number of server processes on this machine (Node's cluster module). */
   readonly workers: number;
-  /** Which proxies to trust for the client address (X-Forwarded-For): false, true, a hop count or a list of addresses. */
+  /** The proxies trusted for the client address (X-Forwarded-For): false, true, a hop count or a list of addresses. */
   readonly trustProxy: boolean | number | string[];
   /** Seconds between purges of expired rows in `serve`; 0 turns the timer off. */
   readonly purgeInterval: number;

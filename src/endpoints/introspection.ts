@@ -23,7 +23,7 @@ export interface Introspection {
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
 /**
- * POST /api/zapier/introspect (RFC 7662). The answer starts as inactive, and only a token that passes every
+ * POST /api/zapier/introspect (RFC 7662). The response starts as inactive, and only a token that passes every
  * check is reported active: known, unexpired, its grant live, not retired by rotation, and issued to the caller.
  */
 export function introspectionRoute(app: FastifyInstance, context: Context): void {

@@ -12,7 +12,9 @@ function bearerError(code: 'invalid_request' | 'invalid_token' | 'insufficient_s
   const challenge = code === null
     ? `Bearer ${REALM}`
     : `Bearer ${REALM}, error="${code}", error_description="${safeDescription(description)}"${scope ? `, scope="${scope}"` : ''}`;
-  const status = code === 'invalid_request' ? 400 : code === 'insufficient_scope' ? 403 : 401;
+  let status = 401;
+  if (code === 'invalid_request') status = 400;
+  if (code === 'insufficient_scope') status = 403;
   return new OAuthError(code ?? 'invalid_token', description, { status, headers: { 'www-authenticate': challenge } });
 }
 

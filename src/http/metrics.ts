@@ -26,7 +26,7 @@ export class Metrics {
   });
   readonly limitRejections = new Counter({
     name: 'kiwiform_abuse_limit_rejections_total',
-    help: 'Requests answered 429 by an abuse limit, by limit.',
+    help: 'Requests rejected with 429 by an abuse limit, by limit.',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });

@@ -69,9 +69,9 @@ export function readClientCredentials(
 
 /**
  * Verifies client secrets. Generated secrets carry 256 random bits and are stored as a keyed SHA-256, so
- * checking one costs microseconds. Imported secrets have unknown strength and are stored with scrypt; after one
- * successful scrypt check the secret's keyed hash (under a key that lives only in this process) is cached, so
- * later requests of that client are as cheap as those of a generated one.
+ * checking one costs microseconds. Imported secrets have unknown strength, so they are stored with scrypt.
+ * After one successful scrypt check, a keyed hash of the secret under a key that lives only in this process is
+ * cached, so later requests of that client are as cheap as those of a generated one.
  */
 export class ClientAuthenticator {
   readonly #cacheKey = randomBytes(32);

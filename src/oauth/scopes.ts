@@ -1,4 +1,4 @@
-/** Scopes this server knows, with the text the consent page shows for each. */
+/** Scopes this server supports, with the text the consent page shows for each. */
 export const SCOPES: Readonly<Record<string, string>> = {
   profile: 'See your name and email address',
   'forms:read': 'See your forms',

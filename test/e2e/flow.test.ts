@@ -14,7 +14,7 @@ interface Provisioned {
   readonly redirectUri: string;
 }
 
-/** Creates a user and a client through the real CLI, as the README tells a newcomer to. */
+/** Creates a user and a client through the real CLI, as the README instructs a newcomer. */
 function provision(server: ServerProcess, suffix: string): Provisioned {
   const email = `e2e-${suffix}@example.test`;
   const password = `correct horse battery ${suffix}`;

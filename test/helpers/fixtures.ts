@@ -143,7 +143,7 @@ export async function issueCode(
   return code;
 }
 
-/** Encodes client credentials for HTTP Basic as RFC 6749 §2.3.1 says: form-urlencoded, then base64. */
+/** Encodes client credentials for HTTP Basic as RFC 6749 §2.3.1 requires: form-urlencoded, then base64. */
 export function basicAuth(id: string, secret: string): string {
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;

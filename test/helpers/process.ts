@@ -43,7 +43,7 @@ export interface ServerProcess {
   kill(): void;
 }
 
-/** Starts `kiwiform serve` as a child process on a free port with a fresh SQLite file, and waits until it answers. */
+/** Starts `kiwiform serve` as a child process on a free port with a fresh SQLite file, and waits until it responds. */
 export async function startServer(extraEnv: Record<string, string> = {}): Promise<ServerProcess> {
   const directory = mkdtempSync(join(tmpdir(), 'kiwiform-e2e-'));
   const port = await freePort();

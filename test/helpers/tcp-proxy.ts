@@ -48,7 +48,7 @@ export class TcpProxy {
     for (const socket of this.#sockets) socket.destroy();
   }
 
-  /** Keeps connections open but forwards nothing, like a database that stopped answering. */
+  /** Keeps connections open but forwards nothing, like a database that stopped responding. */
   stall(): void {
     this.#mode = 'stall';
   }

@@ -18,7 +18,7 @@ const requestArbitrary = (account: TestAccount, live: { code: string; refresh: s
   const jsonValue = fc.oneof(value, fc.integer(), fc.boolean(), fc.constant(null), fc.array(value, { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 4 }), value, { maxKeys: 2 }));
   return fc.record({
     url: fc.constantFrom('/api/zapier/token', '/api/zapier/revoke', '/api/zapier/introspect'),
-    // Spread over many addresses so that the abuse limits do not turn most answers into 429.
+    // Spread over many addresses so that the abuse limits do not turn most responses into 429.
     address: fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `10.9.${a}.${b}`),
     encoding: fc.constantFrom('form', 'json', 'raw', 'refresh'),
     pairs: fc.array(pair, { maxLength: 8 }),

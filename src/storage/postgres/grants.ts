@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type {
   CodeRecord, Connection, Grant, GrantAccess, GrantStore, NewCode, NewRefreshToken, RefreshTokenRecord,
 } from '../types.js';
-import { nullableNumber, nullableString, type Row } from '../sqlite/rows.js';
+import { nullableNumber, toCodeRecord, toGrantAccess, toRefreshTokenRecord, type Row } from '../sqlite/rows.js';
 import { transaction } from './rows.js';
 
 /** Minimum time between two writes of a grant's last_used_at. */
@@ -53,20 +53,7 @@ export class PostgresGrants implements GrantStore {
       `select c.*, g.client_id, g.user_id, g.scope, g.revoked_at as grant_revoked_at
          from authorization_codes c join grants g on g.id = c.grant_id where c.hash = $1`, [hash]);
     const row = rows[0] as Row | undefined;
-    if (!row) return undefined;
-    return {
-      hash: row.hash as string,
-      grantId: row.grant_id as string,
-      clientId: row.client_id as string,
-      userId: row.user_id as string,
-      scope: row.scope as string,
-      redirectUri: row.redirect_uri as string,
-      redirectUriGiven: Boolean(row.redirect_uri_given),
-      codeChallenge: nullableString(row.code_challenge),
-      expiresAt: Number(row.expires_at),
-      consumedAt: nullableNumber(row.consumed_at),
-      grantRevokedAt: nullableNumber(row.grant_revoked_at),
-    };
+    return row && toCodeRecord(row);
   }
 
   async redeemCode(hash: string, now: number, refresh: NewRefreshToken): Promise<boolean> {
@@ -85,18 +72,7 @@ export class PostgresGrants implements GrantStore {
          from refresh_tokens r join grants g on g.id = r.grant_id join clients c on c.id = g.client_id
         where r.hash = $1`, [hash]);
     const row = rows[0] as Row | undefined;
-    if (!row) return undefined;
-    return {
-      hash: row.hash as string,
-      grantId: row.grant_id as string,
-      clientId: row.client_id as string,
-      userId: row.user_id as string,
-      scope: row.scope as string,
-      createdAt: Number(row.created_at),
-      rotatedAt: nullableNumber(row.rotated_at),
-      clientRotation: row.client_rotation === null || row.client_rotation === undefined ? null : Boolean(row.client_rotation),
-      grantRevokedAt: nullableNumber(row.grant_revoked_at),
-    };
+    return row && toRefreshTokenRecord(row);
   }
 
   async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken): Promise<boolean> {
@@ -110,16 +86,7 @@ export class PostgresGrants implements GrantStore {
   async findGrantAccess(grantId: string, accessTokenHash: string): Promise<GrantAccess | undefined> {
     const { rows } = await this.#pool.query(SQL.grantAccess, [grantId, accessTokenHash]);
     const row = rows[0] as Row | undefined;
-    if (!row) return undefined;
-    return {
-      grantId: row.id as string,
-      clientId: row.client_id as string,
-      userId: row.user_id as string,
-      userEmail: row.email as string,
-      userName: row.name as string,
-      revokedAt: nullableNumber(row.revoked_at),
-      tokenRevoked: Boolean(row.token_revoked),
-    };
+    return row && toGrantAccess(row);
   }
 
   async revokeAccessToken(hash: string, grantId: string, expiresAt: number): Promise<void> {

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type {
   CodeRecord, Connection, Grant, GrantAccess, GrantStore, NewCode, NewRefreshToken, RefreshTokenRecord,
 } from '../types.js';
-import { nullableNumber, nullableString, type Row } from './rows.js';
+import { nullableNumber, toCodeRecord, toGrantAccess, toRefreshTokenRecord, type Row } from './rows.js';
 
 /** Minimum time between two writes of a grant's last_used_at. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -71,20 +71,7 @@ export class SqliteGrants implements GrantStore {
 
   async findCode(hash: string): Promise<CodeRecord | undefined> {
     const row = this.#q.codeFind.get(hash) as Row | undefined;
-    if (!row) return undefined;
-    return {
-      hash: row.hash as string,
-      grantId: row.grant_id as string,
-      clientId: row.client_id as string,
-      userId: row.user_id as string,
-      scope: row.scope as string,
-      redirectUri: row.redirect_uri as string,
-      redirectUriGiven: Boolean(row.redirect_uri_given),
-      codeChallenge: nullableString(row.code_challenge),
-      expiresAt: Number(row.expires_at),
-      consumedAt: nullableNumber(row.consumed_at),
-      grantRevokedAt: nullableNumber(row.grant_revoked_at),
-    };
+    return row && toCodeRecord(row);
   }
 
   async redeemCode(hash: string, now: number, refresh: NewRefreshToken): Promise<boolean> {
@@ -99,18 +86,7 @@ export class SqliteGrants implements GrantStore {
 
   async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
     const row = this.#q.refreshFind.get(hash) as Row | undefined;
-    if (!row) return undefined;
-    return {
-      hash: row.hash as string,
-      grantId: row.grant_id as string,
-      clientId: row.client_id as string,
-      userId: row.user_id as string,
-      scope: row.scope as string,
-      createdAt: Number(row.created_at),
-      rotatedAt: nullableNumber(row.rotated_at),
-      clientRotation: row.client_rotation === null || row.client_rotation === undefined ? null : Boolean(row.client_rotation),
-      grantRevokedAt: nullableNumber(row.grant_revoked_at),
-    };
+    return row && toRefreshTokenRecord(row);
   }
 
   async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken): Promise<boolean> {
@@ -124,16 +100,7 @@ export class SqliteGrants implements GrantStore {
 
   async findGrantAccess(grantId: string, accessTokenHash: string): Promise<GrantAccess | undefined> {
     const row = this.#q.grantAccess.get(accessTokenHash, grantId) as Row | undefined;
-    if (!row) return undefined;
-    return {
-      grantId: row.id as string,
-      clientId: row.client_id as string,
-      userId: row.user_id as string,
-      userEmail: row.email as string,
-      userName: row.name as string,
-      revokedAt: nullableNumber(row.revoked_at),
-      tokenRevoked: Boolean(row.token_revoked),
-    };
+    return row && toGrantAccess(row);
   }
 
   async revokeAccessToken(hash: string, grantId: string, expiresAt: number): Promise<void> {
