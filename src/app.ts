@@ -6,7 +6,7 @@ import { meRoute } from './endpoints/me.js';
 import { tokenRoute } from './endpoints/token.js';
 import { toOAuthError } from './http/error-mapping.js';
 import { LimitExceeded } from './security/abuse-limits.js';
-import { loggerOptions } from './http/logging.js';
+import { createLoggers, logAccess, type Loggers } from './http/logging.js';
 import { pagesPlugin } from './pages/plugin.js';
 import { openapiRoute } from './endpoints/openapi.js';
 import { introspectionRoute } from './endpoints/introspection.js';
@@ -51,8 +51,9 @@ async function apiPlugin(app: FastifyInstance, context: Context): Promise<void> 
 /** Builds the Fastify application without listening, so tests can use inject(). */
 export async function buildApp(context: Context, options: AppOptions = {}): Promise<FastifyInstance> {
   // Fastify infers a logger type from these options that no plugin signature expects; the base type is enough.
+  const loggers = createLoggers(context.config.logLevel, options.logStream);
   const app: FastifyInstance = Fastify({
-    logger: loggerOptions(context.config.logLevel, options.logStream),
+    loggerInstance: loggers.app,
     genReqId: () => randomUUID(),
     trustProxy: typeof context.config.trustProxy === 'number'
       ? ((hops: number) => (_address: string, hop: number) => hop < hops)(context.config.trustProxy)
@@ -68,10 +69,10 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   app.decorate('context', context);
+  app.decorate('flushLogs', loggers.flush);
   app.decorateRequest('logDetails', null);
-  logRequests(app);
+  observeResponses(app, context, loggers);
   context.audit.useLogger(app.log);
-  context.metrics.instrument(app);
   app.addHook('onClose', async () => context.audit.flush());
 
   await app.register(apiPlugin, context);
@@ -108,17 +109,32 @@ function notFoundPage(): string {
     + '<p>There is nothing at this address.</p></main></body></html>';
 }
 
-/** Logs one line per request when its response is sent, with what the handler added to request.logDetails. */
-function logRequests(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
-    const level = reply.statusCode >= 500 ? 'error' : 'info';
-    request.log[level]({ req: request, res: reply, responseTime: Math.round(reply.elapsedTime * 100) / 100, ...request.logDetails }, 'request completed');
+/**
+ * When a response is sent: counts it in the metrics and logs its one line, with what the handler added to
+ * request.logDetails. One hook without a promise does both, because it runs on every request.
+ */
+function observeResponses(app: FastifyInstance, context: Context, loggers: Loggers): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    const elapsed = reply.elapsedTime;
+    context.metrics.observeResponse(request.routeOptions.url, request.method, reply.statusCode, elapsed / 1000);
+    logAccess(loggers.access, {
+      reqId: request.id,
+      method: request.method,
+      url: request.url,
+      remoteAddress: request.ip,
+      statusCode: reply.statusCode,
+      responseTime: elapsed,
+      details: request.logDetails,
+    });
+    done();
   });
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     context: Context;
+    /** Writes out log lines still buffered; the server calls it before the process exits. */
+    flushLogs: () => void;
   }
   interface FastifyRequest {
     /** Fields a handler adds to the request's one log line, such as the client id or the OAuth error. */

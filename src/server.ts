@@ -92,11 +92,13 @@ async function runWorker(config: Config): Promise<FastifyInstance> {
     // A request that never ends must not keep the process alive forever.
     setTimeout(() => {
       app.log.error('shutdown did not finish within 10 s; exiting');
+      app.flushLogs();
       process.exit(1);
     }, 10_000).unref();
     await app.close();
     await closeContext(context);
     app.log.info('stopped');
+    app.flushLogs();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

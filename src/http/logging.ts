@@ -1,35 +1,80 @@
-import type { FastifyLoggerOptions } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/config.js';
 import { redactUrl } from './redaction.js';
 
 /**
- * Pino options: one line per request with its id, and redaction of every header and field that can carry a
- * secret. Bodies are never logged.
+ * The server's two loggers, writing to one destination:
+ * - `app`, for everything a handler or the server logs, redacts every header and field that can carry a
+ *   secret, wherever it sits in the logged object;
+ * - `access`, for the one line per request, logs only fields this module builds from the request (the URL
+ *   already redacted), so it needs no redaction pass. That pass walks every logged object for wildcard paths
+ *   and cost about a third of the CPU of a bearer-token request.
+ * Bodies are never logged.
  */
-export function loggerOptions(level: LogLevel, stream?: NodeJS.WritableStream): FastifyLoggerOptions & LoggerOptions {
-  return {
+export interface Loggers {
+  readonly app: Logger;
+  readonly access: Logger;
+  /** Writes out what the destination still buffers; call before the process exits. */
+  readonly flush: () => void;
+}
+
+const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+  'res.headers.location',
+  '*.password',
+  '*.client_secret',
+  '*.access_token',
+  '*.refresh_token',
+  '*.code_verifier',
+];
+
+/**
+ * Creates both loggers. Without a stream they write to stdout asynchronously: lines logged while a write is
+ * in flight go out together in the next one, instead of one system call per line.
+ */
+export function createLoggers(level: LogLevel, stream?: NodeJS.WritableStream): Loggers {
+  const destination = stream === undefined
+    ? pino.destination({ dest: 1, sync: false })
+    : (stream as unknown as DestinationStream);
+  const app = pino({
     level,
-    ...(stream ? { stream } : {}),
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'req.headers["proxy-authorization"]',
-        'res.headers["set-cookie"]',
-        'res.headers.location',
-        '*.password',
-        '*.client_secret',
-        '*.access_token',
-        '*.refresh_token',
-        '*.code_verifier',
-      ],
-      censor: '[Redacted]',
-    },
+    redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
     serializers: {
       req(request: { id: string; method: string; url: string; ip: string }) {
         return { id: request.id, method: request.method, url: redactUrl(request.url), remoteAddress: request.ip };
       },
     },
+  }, destination);
+  const access = pino({ level }, destination);
+  const flush = (): void => {
+    if (stream === undefined) (destination as ReturnType<typeof pino.destination>).flushSync();
   };
+  return { app, access, flush };
+}
+
+/** The fields of a request's access line. The handler may add details such as the client id or the OAuth error. */
+export interface AccessLine {
+  readonly reqId: string;
+  readonly method: string;
+  readonly url: string;
+  readonly remoteAddress: string;
+  readonly statusCode: number;
+  readonly responseTime: number;
+  readonly details: Record<string, unknown> | null;
+}
+
+/** Writes the one line of a finished request; 5xx responses are logged at error, the rest at info. */
+export function logAccess(logger: Logger, line: AccessLine): void {
+  const level = line.statusCode >= 500 ? 'error' : 'info';
+  if (!logger.isLevelEnabled(level)) return;
+  logger[level]({
+    reqId: line.reqId,
+    req: { id: line.reqId, method: line.method, url: redactUrl(line.url), remoteAddress: line.remoteAddress },
+    res: { statusCode: line.statusCode },
+    responseTime: Math.round(line.responseTime * 100) / 100,
+    ...line.details,
+  }, 'request completed');
 }

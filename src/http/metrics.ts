@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FastifyInstance } from 'fastify';
 import type { Store } from '../storage/types.js';
 
 /** Prometheus metrics of one server process, in a registry of its own so that apps built in tests do not collide. */
@@ -49,12 +48,21 @@ export class Metrics {
     });
   }
 
-  /** Counts every response by its route pattern, so that ids in URLs do not create new series. */
-  instrument(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
-      const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
-      this.requests.inc(labels);
-      this.duration.observe(labels, reply.elapsedTime / 1000);
-    });
+  readonly #series = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'route' | 'method' | 'status'> }>();
+
+  /**
+   * Counts a response by its route pattern, so that ids in URLs do not create new series. The labelled series
+   * are looked up once per combination, because building their keys costs more than the counting.
+   */
+  observeResponse(route: string | undefined, method: string, status: number, seconds: number): void {
+    const key = `${method} ${status} ${route ?? ''}`;
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      const labels = { route: route ?? 'unmatched', method, status: String(status) };
+      series = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
+      this.#series.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
   }
 }

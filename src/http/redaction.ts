@@ -11,6 +11,8 @@ export function redactCredentials(text: string): string {
 
 /** Removes credential values from a URL before it is logged, whatever the parameter or path segment. */
 export function redactUrl(url: string): string {
+  // Without these characters a URL has no query, no escape and no issued credential, so nothing to mask.
+  if (!/[?&;%_]/.test(url)) return url;
   let decoded = url;
   try {
     decoded = decodeURIComponent(url);
