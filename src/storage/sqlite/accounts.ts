@@ -3,6 +3,8 @@ import {
   DuplicateError, normalizeEmail, type AuthorizationRequest, type AuthorizationRequestStore, type Client, type ClientChanges,
   type ClientStore, type NewUser, type SecretKind, type Session, type SessionStore, type User, type UserStore,
 } from '../types.js';
+import { GenerationCache, type AccessGeneration } from './generation-cache.js';
+import type { GroupCommit } from './group-commit.js';
 import { flag, isUniqueViolation, nullableString, toClient, type Row } from './rows.js';
 
 function toUser(row: Row): User {
@@ -47,6 +49,14 @@ export class SqliteUsers implements UserStore {
   }
 }
 
+/** A cached client is shared by every request that reads it, so nothing may change it. */
+function frozenClient(client: Client): Client {
+  Object.freeze(client.redirectUris);
+  Object.freeze(client.scopes);
+  if (client.previousSecret) Object.freeze(client.previousSecret);
+  return Object.freeze(client);
+}
+
 export class SqliteClients implements ClientStore {
   readonly #db: Database.Database;
   readonly #insert;
@@ -55,9 +65,13 @@ export class SqliteClients implements ClientStore {
   readonly #count;
   readonly #rotate;
   readonly #delete;
+  readonly #cache;
+  readonly #generation;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, generation: AccessGeneration) {
     this.#db = db;
+    this.#generation = generation;
+    this.#cache = new GenerationCache<Client>(generation, false, 10_000);
     this.#insert = db.prepare(
       `insert into clients (id, name, secret_hash, secret_kind, redirect_uris, scopes, require_pkce,
         refresh_token_rotation, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -80,12 +94,17 @@ export class SqliteClients implements ClientStore {
     } catch (error) {
       if (isUniqueViolation(error)) throw new DuplicateError('client_id');
       throw error;
+    } finally {
+      this.#generation.forget();
     }
   }
 
+  /** Clients are read on every token request and change rarely, so this process keeps them until one changes. */
   async findById(id: string): Promise<Client | undefined> {
-    const row = this.#byId.get(id) as Row | undefined;
-    return row && toClient(row);
+    return this.#cache.get(id, () => {
+      const row = this.#byId.get(id) as Row | undefined;
+      return row && frozenClient(toClient(row));
+    });
   }
 
   async list(): Promise<Client[]> {
@@ -109,15 +128,21 @@ export class SqliteClients implements ClientStore {
     if (changes.requirePkce !== undefined) set('require_pkce', changes.requirePkce ? 1 : 0);
     if (changes.refreshTokenRotation !== undefined) set('refresh_token_rotation', flag(changes.refreshTokenRotation));
     if (columns.length === 0) return (await this.findById(id)) !== undefined;
-    return this.#db.prepare(`update clients set ${columns.join(', ')} where id = ?`).run(...values, id).changes === 1;
+    const changed = this.#db.prepare(`update clients set ${columns.join(', ')} where id = ?`).run(...values, id).changes === 1;
+    this.#generation.forget();
+    return changed;
   }
 
   async rotateSecret(id: string, hash: string, kind: SecretKind, previousExpiresAt: number | null): Promise<boolean> {
-    return this.#rotate.run(previousExpiresAt, previousExpiresAt, previousExpiresAt, hash, kind, id).changes === 1;
+    const changed = this.#rotate.run(previousExpiresAt, previousExpiresAt, previousExpiresAt, hash, kind, id).changes === 1;
+    this.#generation.forget();
+    return changed;
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.#delete.run(id).changes === 1;
+    const deleted = this.#delete.run(id).changes === 1;
+    this.#generation.forget();
+    return deleted;
   }
 }
 
@@ -151,8 +176,10 @@ export class SqliteRequests implements AuthorizationRequestStore {
   readonly #insert;
   readonly #find;
   readonly #delete;
+  readonly #writes;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, writes: GroupCommit) {
+    this.#writes = writes;
     this.#insert = db.prepare(
       `insert into authorization_requests (id, client_id, redirect_uri, redirect_uri_given, state, scope,
         code_challenge, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -161,9 +188,9 @@ export class SqliteRequests implements AuthorizationRequestStore {
   }
 
   async create(request: AuthorizationRequest): Promise<void> {
-    this.#insert.run(
+    await this.#writes.run(() => this.#insert.run(
       request.id, request.clientId, request.redirectUri, request.redirectUriGiven ? 1 : 0, request.state,
-      request.scope, request.codeChallenge, request.createdAt, request.expiresAt);
+      request.scope, request.codeChallenge, request.createdAt, request.expiresAt));
   }
 
   async find(id: string, now: number): Promise<AuthorizationRequest | undefined> {

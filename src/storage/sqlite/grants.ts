@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import type {
   CodeRecord, Connection, Grant, GrantAccess, GrantStore, NewCode, NewRefreshToken, RefreshTokenRecord,
 } from '../types.js';
+import { GenerationCache, type AccessGeneration } from './generation-cache.js';
+import type { GroupCommit } from './group-commit.js';
 import { nullableNumber, toCodeRecord, toGrantAccess, toRefreshTokenRecord, type Row } from './rows.js';
 
 /** Minimum time between two writes of a grant's last_used_at. */
@@ -11,9 +13,17 @@ const TOUCH_INTERVAL_MS = 60_000;
 export class SqliteGrants implements GrantStore {
   readonly #db: Database.Database;
   readonly #q;
+  readonly #access;
+  readonly #refreshTokens;
+  readonly #generation;
+  readonly #writes;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, generation: AccessGeneration, writes: GroupCommit) {
     this.#db = db;
+    this.#writes = writes;
+    this.#generation = generation;
+    this.#access = new GenerationCache<GrantAccess>(generation, false);
+    this.#refreshTokens = new GenerationCache<RefreshTokenRecord>(generation, true);
     this.#q = {
       grantInsert: db.prepare(
         'insert into grants (id, client_id, user_id, scope, created_at, revoked_at) values (?, ?, ?, ?, ?, null)'),
@@ -62,11 +72,11 @@ export class SqliteGrants implements GrantStore {
 
   async createWithCode(grant: Grant, code: NewCode): Promise<void> {
     const q = this.#q;
-    this.#db.transaction(() => {
+    await this.#writes.run(() => {
       q.grantInsert.run(grant.id, grant.clientId, grant.userId, grant.scope, grant.createdAt);
       q.codeInsert.run(code.hash, code.grantId, code.redirectUri, code.redirectUriGiven ? 1 : 0, code.codeChallenge,
         code.createdAt, code.expiresAt);
-    })();
+    });
   }
 
   async findCode(hash: string): Promise<CodeRecord | undefined> {
@@ -76,47 +86,63 @@ export class SqliteGrants implements GrantStore {
 
   async redeemCode(hash: string, now: number, refresh: NewRefreshToken): Promise<boolean> {
     const q = this.#q;
-    return this.#db.transaction(() => {
+    return this.#writes.run(() => {
       if (q.codeConsume.run(now, hash, now).changes !== 1) return false;
       q.refreshInsert.run(refresh.hash, refresh.grantId, refresh.createdAt);
       q.grantTouch.run(now, refresh.grantId, now - TOUCH_INTERVAL_MS);
       return true;
-    }).immediate();
+    });
   }
 
+  /**
+   * Read on every refresh. A record can only change when its token is retired or deleted, its grant revoked or
+   * its client changed, each of which moves a generation, so this process answers from memory until one moves.
+   */
   async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
-    const row = this.#q.refreshFind.get(hash) as Row | undefined;
-    return row && toRefreshTokenRecord(row);
+    return this.#refreshTokens.get(hash, () => {
+      const row = this.#q.refreshFind.get(hash) as Row | undefined;
+      return row && Object.freeze(toRefreshTokenRecord(row));
+    });
   }
 
   async rotateRefreshToken(hash: string, now: number, successor: NewRefreshToken): Promise<boolean> {
     const q = this.#q;
-    return this.#db.transaction(() => {
+    return this.#writes.run(() => {
       if (q.refreshRetire.run(now, hash).changes !== 1) return false;
       q.refreshInsert.run(successor.hash, successor.grantId, successor.createdAt);
       return true;
-    }).immediate();
+    });
   }
 
+  /**
+   * Checked on every bearer request. The answer can only change with a revocation, a user change or a client
+   * change, each of which moves the access generation, so this process answers from memory until it moves.
+   */
   async findGrantAccess(grantId: string, accessTokenHash: string): Promise<GrantAccess | undefined> {
-    const row = this.#q.grantAccess.get(accessTokenHash, grantId) as Row | undefined;
-    return row && toGrantAccess(row);
+    return this.#access.get(`${grantId}\0${accessTokenHash}`, () => {
+      const row = this.#q.grantAccess.get(accessTokenHash, grantId) as Row | undefined;
+      return row && Object.freeze(toGrantAccess(row));
+    });
   }
 
   async revokeAccessToken(hash: string, grantId: string, expiresAt: number): Promise<void> {
     this.#q.accessRevoke.run(hash, grantId, expiresAt);
+    this.#generation.forget();
   }
 
   async revoke(grantId: string, now: number): Promise<void> {
     this.#q.grantRevoke.run(now, grantId);
+    this.#generation.forget();
   }
 
   async revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<number> {
-    return this.#q.grantRevokeForUserAndClient.run(now, userId, clientId).changes;
+    const revoked = this.#q.grantRevokeForUserAndClient.run(now, userId, clientId).changes;
+    this.#generation.forget();
+    return revoked;
   }
 
   async touch(grantId: string, now: number): Promise<void> {
-    this.#q.grantTouch.run(now, grantId, now - TOUCH_INTERVAL_MS);
+    await this.#writes.run(() => this.#q.grantTouch.run(now, grantId, now - TOUCH_INTERVAL_MS));
   }
 
   async connections(userId: string): Promise<Connection[]> {

@@ -122,4 +122,40 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       create index audit_events_client on audit_events (client_id, at);
     `,
   },
+  {
+    // Two counters that triggers move forward in the transaction of each change. `access` moves when a client
+    // or a user changes, a grant is revoked or deleted, or one access token is revoked. `refresh` moves when a
+    // refresh token is retired or deleted. Each process keeps clients, token checks and refresh tokens in
+    // memory while the counters it read with them are current (see generation-cache.ts).
+    version: 2,
+    sql: `
+      create table access_generation (
+        id integer primary key check (id = 1),
+        access integer not null,
+        refresh integer not null
+      );
+      insert into access_generation (id, access, refresh) values (1, 0, 0);
+
+      create trigger clients_inserted after insert on clients
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger clients_updated after update on clients
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger clients_deleted after delete on clients
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger users_updated after update on users
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger users_deleted after delete on users
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger grants_changed after update of revoked_at, user_id, client_id, scope on grants
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger grants_deleted after delete on grants
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger access_token_revoked after insert on access_token_revocations
+        begin update access_generation set access = access + 1 where id = 1; end;
+      create trigger refresh_tokens_updated after update on refresh_tokens
+        begin update access_generation set refresh = refresh + 1 where id = 1; end;
+      create trigger refresh_tokens_deleted after delete on refresh_tokens
+        begin update access_generation set refresh = refresh + 1 where id = 1; end;
+    `,
+  },
 ];

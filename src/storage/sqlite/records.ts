@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AuditEvent, AuditStore, ConsentStore } from '../types.js';
+import type { GroupCommit } from './group-commit.js';
 import { nullableString, type Row } from './rows.js';
 
 export class SqliteConsents implements ConsentStore {
@@ -34,18 +35,20 @@ export class SqliteConsents implements ConsentStore {
 export class SqliteAudit implements AuditStore {
   readonly #db: Database.Database;
   readonly #insert;
+  readonly #writes;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, writes: GroupCommit) {
     this.#db = db;
+    this.#writes = writes;
     this.#insert = db.prepare(
       `insert into audit_events (at, event, outcome, user_id, client_id, grant_id, address, detail)
        values (?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
   async record(events: readonly AuditEvent[]): Promise<void> {
-    this.#db.transaction(() => {
+    await this.#writes.run(() => {
       for (const e of events) this.#insert.run(e.at, e.event, e.outcome, e.userId, e.clientId, e.grantId, e.address, e.detail);
-    })();
+    });
   }
 
   async list(filter: { readonly userId?: string; readonly clientId?: string; readonly limit: number }): Promise<AuditEvent[]> {

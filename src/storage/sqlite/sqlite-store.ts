@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { PurgeResult, Store } from '../types.js';
 import { SqliteClients, SqliteRequests, SqliteSessions, SqliteUsers } from './accounts.js';
+import { AccessGeneration } from './generation-cache.js';
 import { SqliteGrants } from './grants.js';
+import { GroupCommit } from './group-commit.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteAudit, SqliteConsents } from './records.js';
 
@@ -48,6 +50,8 @@ export class SqliteStore implements Store {
   readonly audit;
   readonly #db: Database.Database;
   readonly #applied: number[];
+  readonly #writes: GroupCommit;
+  readonly #generation: AccessGeneration;
 
   constructor(path: string) {
     const file = resolve(path);
@@ -56,12 +60,15 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#applied = applied;
     this.users = new SqliteUsers(db);
-    this.clients = new SqliteClients(db);
+    const generation = new AccessGeneration(db);
+    this.#generation = generation;
+    this.#writes = new GroupCommit(db, () => generation.forget());
+    this.clients = new SqliteClients(db, generation);
     this.sessions = new SqliteSessions(db);
-    this.requests = new SqliteRequests(db);
-    this.grants = new SqliteGrants(db);
+    this.requests = new SqliteRequests(db, this.#writes);
+    this.grants = new SqliteGrants(db, generation, this.#writes);
     this.consents = new SqliteConsents(db);
-    this.audit = new SqliteAudit(db);
+    this.audit = new SqliteAudit(db, this.#writes);
   }
 
   /** Returns the migrations applied when this store opened; the schema is always current once it is open. */
@@ -94,6 +101,7 @@ export class SqliteStore implements Store {
       let total = 0;
       for (;;) {
         const deleted = statement.run(...values, batchSize).changes;
+        this.#generation.forget();
         total += deleted;
         if (deleted < batchSize) return total;
         await new Promise((resolve) => setImmediate(resolve));
@@ -114,6 +122,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#writes.flush();
+    this.#db.close();
   }
 }
