@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { KeyedHasher } from '../src/crypto/secrets.js';
-import { decodeAccessToken, encodeAccessToken } from '../src/grants/access-token.js';
+import { decodeAccessToken, encodeAccessToken, openAccessToken } from '../src/grants/access-token.js';
 import { ALL_SCOPES } from '../src/oauth/scopes.js';
 
 const hasher = new KeyedHasher(randomBytes(32));
@@ -31,4 +31,23 @@ test('tampered access tokens are rejected', () => {
   assert.equal(decodeAccessToken(hasher, `${token}=`), undefined);
   assert.equal(decodeAccessToken(hasher, token.slice(0, -1)), undefined);
   assert.equal(decodeAccessToken(new KeyedHasher(randomBytes(32)), token), undefined);
+});
+
+test('remembered tokens stay bound to their key', () => {
+  const token = encodeAccessToken(hasher, claims);
+  assert.deepEqual(openAccessToken(hasher, token), claims);
+  assert.deepEqual(openAccessToken(hasher, token), claims);
+  assert.equal(openAccessToken(new KeyedHasher(randomBytes(32)), token), undefined);
+  const raw = Buffer.from(token.slice(4), 'base64url');
+  raw[raw.length - 1] = raw[raw.length - 1]! ^ 0x01;
+  assert.equal(openAccessToken(hasher, `atk_${raw.toString('base64url')}`), undefined);
+});
+
+test('recurring hashes equal plain hashes', () => {
+  const other = new KeyedHasher(randomBytes(32));
+  for (const value of ['rtk_first', 'rtk_second', 'rtk_first']) {
+    assert.equal(hasher.hashRecurring('refresh-token', value), hasher.hash('refresh-token', value));
+    assert.equal(other.hashRecurring('refresh-token', value), other.hash('refresh-token', value));
+  }
+  assert.notEqual(hasher.hashRecurring('refresh-token', 'rtk_first'), hasher.hashRecurring('access-token', 'rtk_first'));
 });

@@ -32,7 +32,7 @@ export async function refreshAccessToken(
   const claimedClientId = client?.id ?? parameters.client_id;
 
   const { store, hasher, now, config } = context;
-  const hash = hasher.hash(PURPOSE.refreshToken, refreshToken);
+  const hash = hasher.hashRecurring(PURPOSE.refreshToken, refreshToken);
   const record = await store.grants.findRefreshToken(hash);
   if (!record) await context.limits.failOrThrow('unknownToken', [`address:${address}`]);
   if (!record || record.grantRevokedAt !== null) throw invalidGrant('The refresh token is invalid or has been revoked.');
