@@ -6,7 +6,7 @@ import { meRoute } from './endpoints/me.js';
 import { tokenRoute } from './endpoints/token.js';
 import { toOAuthError } from './http/error-mapping.js';
 import { LimitExceeded } from './security/abuse-limits.js';
-import { createLoggers, logAccess, type Loggers } from './http/logging.js';
+import { createLoggers, logAccess, requestLoggerFactory, type Loggers } from './http/logging.js';
 import { pagesPlugin } from './pages/plugin.js';
 import { openapiRoute } from './endpoints/openapi.js';
 import { introspectionRoute } from './endpoints/introspection.js';
@@ -54,6 +54,7 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
   const loggers = createLoggers(context.config.logLevel, options.logStream);
   const app: FastifyInstance = Fastify({
     loggerInstance: loggers.app,
+    childLoggerFactory: requestLoggerFactory,
     genReqId: () => randomUUID(),
     trustProxy: typeof context.config.trustProxy === 'number'
       ? ((hops: number) => (_address: string, hop: number) => hop < hops)(context.config.trustProxy)

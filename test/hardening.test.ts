@@ -80,6 +80,18 @@ for (const database of DATABASES) {
         assert.match(String(response.headers['strict-transport-security']), /max-age=\d+/);
       });
 
+      test('handler log lines carry the request id', async () => {
+        const response = await h.app.inject(form('/account/connections/revoke', 'client_id=unknown'));
+        const lines = h.logs().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+        const access = lines.findLast((line) => line.msg === 'request completed');
+        const rejected = lines.findLast((line) => line.msg === 'form rejected: CSRF token missing or invalid');
+        assert.equal(response.statusCode, 403);
+        assert.ok(access && rejected, 'both lines are logged');
+        assert.equal(typeof access.reqId, 'string');
+        assert.equal(rejected.reqId, access.reqId);
+        assert.deepEqual(access.res, { statusCode: 403 });
+      });
+
       test('credentials in any part of a URL stay out of the log', async () => {
         const account = await createAccount(h.context);
         const tokens = await connect(account);
