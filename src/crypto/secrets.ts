@@ -44,8 +44,8 @@ export class KeyedHasher {
   /**
    * Returns the same as hash(), remembering recent results, for credentials presented again and again (a
    * client secret, a refresh token, an access token). The results are kept under a plain SHA-256 of the
-   * value, which cost a fifth of the keyed hash in a micro-benchmark on Node.js 20. For credentials this server generated, with at least 128
-   * random bits, that digest gives no way back to the credential.
+   * value, which cost a fifth of the keyed hash in a micro-benchmark on Node.js 20. For credentials this
+   * server generated, with at least 128 random bits, that digest gives no way back to the credential.
    */
   hashRecurring(purpose: string, value: string): string {
     const key = `${purpose}\0${digestOf('sha256', value, 'base64url')}`;

@@ -124,7 +124,7 @@ export class ClientAuthenticator {
   }
 
   async #matches(clientId: string, stored: { hash: string; kind: SecretKind }, secret: string): Promise<boolean> {
-    if (stored.kind === 'hmac') return constantTimeEqual(this.hasher.hash(CLIENT_SECRET_PURPOSE, secret), stored.hash);
+    if (stored.kind === 'hmac') return constantTimeEqual(this.hasher.hashRecurring(CLIENT_SECRET_PURPOSE, secret), stored.hash);
     if (this.#isCached(clientId, stored.hash, secret)) return true;
     if (!(await verifyPassword(secret, stored.hash))) return false;
     if (this.#verified.size >= ClientAuthenticator.#MAX_CACHED) this.#verified.clear();
