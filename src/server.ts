@@ -83,6 +83,7 @@ function schedulePurge(app: FastifyInstance, context: Context): void {
 async function runWorker(config: Config): Promise<FastifyInstance> {
   const context = await createContext(config);
   const app = await buildApp(context);
+  context.store.startMaintenance?.((message) => app.log.warn(`database maintenance failed: ${message}`));
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;

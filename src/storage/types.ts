@@ -280,6 +280,11 @@ export interface Store {
   ping(): Promise<void>;
   /** Connection pool usage, for stores that pool connections. */
   poolStats?(): { total: number; idle: number; waiting: number };
+  /**
+   * Starts the maintenance a long-running server wants and a short command does not, for stores that have
+   * any (the embedded store's checkpoints). `report` receives one line per failure.
+   */
+  startMaintenance?(report: (message: string) => void): void;
   /** Creates or upgrades the schema; returns the versions it applied. */
   migrate(): Promise<number[]>;
   /** Returns the random key kept in the database for keyed hashes, creating it on first use. */

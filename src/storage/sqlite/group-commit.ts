@@ -17,6 +17,7 @@ interface Pending {
 export class GroupCommit {
   #queue: Pending[] = [];
   #scheduled = false;
+  #holds = 0;
   readonly #transaction;
   readonly #savepoint;
 
@@ -47,9 +48,28 @@ export class GroupCommit {
     });
   }
 
-  /** Runs and commits every queued write now. */
-  flush(): void {
+  /**
+   * Keeps queued writes waiting until the returned function is called, without blocking the event loop. The
+   * checkpoint thread holds them for the moment it needs a write-ahead log that nothing appends to.
+   */
+  hold(): () => void {
+    this.#holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      if (this.#holds === 0 && this.#queue.length > 0 && !this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    };
+  }
+
+  /** Runs and commits every queued write now, unless writes are held; `force` commits them even then. */
+  flush(force = false): void {
     this.#scheduled = false;
+    if (this.#holds > 0 && !force) return;
     const batch = this.#queue;
     if (batch.length === 0) return;
     this.#queue = [];

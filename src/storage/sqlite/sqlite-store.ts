@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { PurgeResult, Store } from '../types.js';
 import { SqliteClients, SqliteRequests, SqliteSessions, SqliteUsers } from './accounts.js';
+import { BackgroundCheckpoints, type CheckpointSettings } from './checkpointer.js';
 import { AccessGeneration } from './generation-cache.js';
 import { SqliteGrants } from './grants.js';
 import { GroupCommit } from './group-commit.js';
@@ -52,9 +53,12 @@ export class SqliteStore implements Store {
   readonly #applied: number[];
   readonly #writes: GroupCommit;
   readonly #generation: AccessGeneration;
+  readonly #file: string;
+  #checkpoints: BackgroundCheckpoints | undefined;
 
   constructor(path: string) {
     const file = resolve(path);
+    this.#file = file;
     this.description = `sqlite:${file}`;
     const { db, applied } = openDatabase(file);
     this.#db = db;
@@ -121,9 +125,15 @@ export class SqliteStore implements Store {
     };
   }
 
+  /** Moves the write-ahead log's checkpoints to a thread of their own (see checkpointer.ts). */
+  startMaintenance(report: (message: string) => void, settings?: CheckpointSettings): void {
+    this.#checkpoints ??= new BackgroundCheckpoints(this.#db, this.#file, () => this.#writes.hold(), report, settings);
+  }
+
   async close(): Promise<void> {
     if (!this.#db.open) return;
-    this.#writes.flush();
+    await this.#checkpoints?.stop();
+    this.#writes.flush(true);
     this.#db.close();
   }
 }
