@@ -14,6 +14,7 @@ const COLORS = {
   'oauth2-server': '#8d6e63',
   kiwiform: '#2e7d32',
   'kiwiform-1m': '#81c784',
+  'kiwiform-workers': '#1b5e20',
 };
 
 const SHORT_TITLES = {

@@ -25,12 +25,14 @@ const USAGE = `usage: npm run bench -- [options]
   --connections N    concurrent connections (default 32)
   --threads N        load generator threads (default 1, which leaves the second core to the server)
   --scenario LIST    comma-separated scenarios (default all): ${'refresh,code,me,authorize,rotation,growth-refresh,growth-me'}
-  --servers LIST     comma-separated servers (default all): node-http,fastify,oidc-provider,oauth2-server,kiwiform,kiwiform-1m
+  --servers LIST     comma-separated servers (default all): node-http,fastify,oidc-provider,oauth2-server,kiwiform,
+                     kiwiform-workers (serve --workers 2),kiwiform-1m
   --growth-tokens N  grants seeded for the growth scenarios, each with a user and a refresh token (default 1000000)
   --log-level LEVEL  KIWIFORM_LOG_LEVEL of our server (default info, the shipped default)
   --driver NAME      wrk or autocannon (default wrk when installed)
   --quick            1-second smoke run: 1 round, 1 s warm-up, 20000 growth tokens, results in bench/results/quick.json
-  --profile          run only our server with node --cpu-prof on the chosen scenarios and summarize the profiles
+  --profile          run only our single-process server with node --cpu-prof on the chosen scenarios and summarize
+                     the profiles
   --wait-quiet       before measuring, wait (up to 10 minutes) until other processes use less than 15 % CPU
                      (independently of this, a run during which other processes used more than 15 % of a core
                      is repeated up to twice, after waiting up to 60 s for the machine to calm down)
@@ -45,14 +47,15 @@ const SERVER_LABELS = {
   'oauth2-server': '@node-oauth/oauth2-server 5',
   kiwiform: 'Kiwiform (SQLite file)',
   'kiwiform-1m': 'Kiwiform, 1 M grants stored',
+  'kiwiform-workers': 'Kiwiform, --workers 2',
 };
 
-const ALL_FIVE = ['node-http', 'fastify', 'oidc-provider', 'oauth2-server', 'kiwiform'];
+const ALL_FIVE = ['node-http', 'fastify', 'oidc-provider', 'oauth2-server', 'kiwiform', 'kiwiform-workers'];
 const SCENARIOS = [
   { id: 'refresh', title: 'Refresh grant, refresh token kept', group: 'refresh', input: 'refresh', servers: ALL_FIVE },
   { id: 'code', title: 'Authorization-code exchange, fresh code per request', group: 'code', input: 'codes', servers: ALL_FIVE },
   { id: 'me', title: 'GET /api/zapier/me with a bearer token', group: 'me', input: 'me', servers: ALL_FIVE },
-  { id: 'authorize', title: 'Signed-in authorize page (consent page, 200)', group: 'authorize', input: 'authorize', servers: ['node-http', 'fastify', 'kiwiform'] },
+  { id: 'authorize', title: 'Signed-in authorize page (consent page, 200)', group: 'authorize', input: 'authorize', servers: ['node-http', 'fastify', 'kiwiform', 'kiwiform-workers'] },
   { id: 'rotation', title: 'Refresh grant with rotation, one chain per connection', group: 'rotation', input: 'chains', rotation: true, servers: ALL_FIVE },
   { id: 'growth-refresh', title: 'Refresh grant, empty database vs 1 M grants', group: 'growth', input: 'refresh', servers: ['node-http', 'kiwiform', 'kiwiform-1m'] },
   { id: 'growth-me', title: 'GET /api/zapier/me, empty database vs 1 M grants', group: 'growth', input: 'me', servers: ['node-http', 'kiwiform', 'kiwiform-1m'] },
@@ -191,8 +194,12 @@ function createInstance(serverId, scenario, options, runDir) {
       return new PeerServer(base, 'oauth2-server.mjs', { BENCH_ROTATE_REFRESH_TOKEN: rotate ? 'true' : 'false' });
     case 'kiwiform':
     case 'kiwiform-1m':
+    case 'kiwiform-workers':
       return new KiwiformServer(base, {
-        env: rotate ? { KIWIFORM_REFRESH_TOKEN_ROTATION: 'true' } : {},
+        env: {
+          ...(rotate ? { KIWIFORM_REFRESH_TOKEN_ROTATION: 'true' } : {}),
+          ...(serverId === 'kiwiform-workers' ? { KIWIFORM_WORKERS: '2' } : {}),
+        },
         seedTokens: serverId === 'kiwiform-1m' ? options.growthTokens : 0,
         logLevel: options.logLevel,
         cpuProfileDir: options.profile ? join(root, 'bench', 'results', 'profiles', scenario.id) : undefined,
@@ -330,7 +337,7 @@ async function main() {
 
   const runDir = mkdtempSync(join(tmpdir(), 'kiwiform-bench-'));
   const scenarios = SCENARIOS.filter((s) => options.scenarios.includes(s.id))
-    .map((s) => ({ ...s, servers: s.servers.filter((id) => options.servers.includes(id) && (!options.profile || id.startsWith('kiwiform'))) }))
+    .map((s) => ({ ...s, servers: s.servers.filter((id) => options.servers.includes(id) && (!options.profile || id === 'kiwiform' || id === 'kiwiform-1m')) }))
     .filter((s) => s.servers.length > 0);
 
   const results = {
