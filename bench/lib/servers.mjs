@@ -174,7 +174,8 @@ export class KiwiformServer extends Instance {
       const started = process.hrtime.bigint();
       await run(process.execPath, [
         join(this.root, 'bench', 'seed-sqlite.mjs'), 'tokens', '--database', this.databaseFile,
-        '--client-id', this.credentials.clientId, '--count', String(this.seedTokens),
+        // Ids are random base64url and may start with a dash, which parseArgs takes for an option.
+        `--client-id=${this.credentials.clientId}`, '--count', String(this.seedTokens),
       ], { cwd: this.root });
       this.seedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     }
@@ -214,8 +215,8 @@ export class KiwiformServer extends Instance {
   async codes(count) {
     const out = join(this.dir, `codes-${this.files + 1}.txt`);
     await run(process.execPath, [
-      join(this.root, 'bench', 'seed-sqlite.mjs'), 'codes', '--database', this.databaseFile, '--client-id', this.credentials.clientId,
-      '--user-id', this.credentials.userId, '--count', String(count), '--out', out,
+      join(this.root, 'bench', 'seed-sqlite.mjs'), 'codes', '--database', this.databaseFile, `--client-id=${this.credentials.clientId}`,
+      `--user-id=${this.credentials.userId}`, '--count', String(count), '--out', out,
     ], { cwd: this.root });
     const template = tokenForm(this.credentials, { grant_type: 'authorization_code', code: '{code}', redirect_uri: REDIRECT_URI });
     this.files += 1;
