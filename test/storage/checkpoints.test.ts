@@ -39,8 +39,8 @@ test('background checkpoints bound the log', async () => {
       id: 'client', name: 'Client', secretHash: 'hash', secretKind: 'hmac', redirectUris: ['https://app.example.test/cb'],
       scopes: ['profile'], requirePkce: false, refreshTokenRotation: null, createdAt: 0,
     });
-    // A small rewind size makes the thread ask for held writes many times within the test.
-    const rewindPages = 64;
+    // A small rewind size (4 MiB) makes the thread ask for held writes many times within the test.
+    const rewindPages = 1024;
     store.startMaintenance((message) => reports.push(message), { intervalMs: 5, rewindPages });
 
     let exchanges = 0;
@@ -60,6 +60,7 @@ test('background checkpoints bound the log', async () => {
     assert.ok(exchanges > 500, `only ${exchanges} exchanges ran`);
     // Without rewinds the log would hold every page written, several pages per exchange.
     assert.ok(largestLog < exchanges * 4096, `the log reached ${largestLog} bytes for ${exchanges} exchanges`);
+    assert.ok(largestLog < 4 * rewindPages * 4096, `the log reached ${largestLog} bytes`);
 
     // Every write held for a rewind was committed in the end.
     const reopened = new Database(file, { readonly: true });

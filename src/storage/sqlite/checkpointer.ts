@@ -13,10 +13,11 @@ export interface CheckpointSettings {
   /** Milliseconds between two checkpoints. */
   readonly intervalMs: number;
   /**
-   * Size of the write-ahead log, in pages, from which the server's own connection runs one checkpoint too.
-   * SQLite rewinds the log only when a write starts while every page of it has been copied back. Under steady
-   * writes the thread's checkpoint never finishes before the next commit, so without this the log file would
-   * keep growing.
+   * Size of the write-ahead log, in pages, from which the server holds its writes once so that the thread
+   * can catch up. SQLite starts the log over only when a write begins while every page of it has been copied
+   * back. Under steady writes the thread never catches up by itself, so without this the log file would keep
+   * growing. At four times this size, which only writes from other processes can reach, the thread makes
+   * every writer wait until the log starts over.
    */
   readonly rewindPages: number;
 }
@@ -34,13 +35,30 @@ const db = new Database(workerData.file);
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 0');
 let timer;
+// Size of the log when this process last held its writes for a rewind, or 0.
+let heldAt = 0;
 function checkpoint() {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (result && result.log >= workerData.rewindPages) {
-      // Ask the server to hold its writes; the checkpoint that catches up runs when it answers.
+    const log = result ? result.log : 0;
+    // A log smaller than at the last hold has started over since.
+    if (log < heldAt) heldAt = 0;
+    if (log >= workerData.rewindPages && heldAt === 0) {
+      // Ask the server to hold its writes; the checkpoint that catches up runs when it replies.
+      heldAt = log;
       parentPort.postMessage({ rewind: 'hold' });
       return;
+    }
+    if (log >= 4 * workerData.rewindPages) {
+      // Holding this process's writes did not let the log start over, so another process keeps writing
+      // (serve --workers, or the CLI). A restart checkpoint makes every writer wait until the log starts over.
+      heldAt = 0;
+      db.pragma('busy_timeout = 1000');
+      try {
+        db.pragma('wal_checkpoint(RESTART)');
+      } finally {
+        db.pragma('busy_timeout = 0');
+      }
     }
   } catch (error) {
     report(error);
@@ -83,6 +101,7 @@ checkpoint();
  */
 export class BackgroundCheckpoints {
   readonly #worker: Worker;
+  readonly #exited: Promise<unknown>;
   #stopping = false;
   #release: (() => void) | undefined;
   #releaseTimer: NodeJS.Timeout | undefined;
@@ -97,6 +116,7 @@ export class BackgroundCheckpoints {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, ...settings } });
     this.#worker.unref();
+    this.#exited = new Promise((resolve) => this.#worker.once('exit', resolve));
     db.pragma('wal_autocheckpoint = 0');
     // After the log starts over, its file is cut back to this size instead of keeping its largest size.
     db.pragma(`journal_size_limit = ${settings.rewindPages * PAGE_BYTES}`);
@@ -104,7 +124,7 @@ export class BackgroundCheckpoints {
       if (message.failed !== undefined) onFailure(message.failed);
       if (message.rewind === 'hold') {
         this.#release = hold();
-        // Writes wait at most this long, even if the thread never answers.
+        // Writes wait at most this long, even if the thread never replies.
         this.#releaseTimer = setTimeout(() => this.#resume(), HOLD_LIMIT_MS);
         this.#worker.postMessage('held');
       }
@@ -129,10 +149,10 @@ export class BackgroundCheckpoints {
   /** Lets a checkpoint in progress finish, then stops the thread. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const exited = new Promise((resolve) => this.#worker.once('exit', resolve));
+    // A thread that already stopped has nothing to finish; postMessage to it is a no-op.
     this.#worker.postMessage('stop');
     const timer = setTimeout(() => void this.#worker.terminate(), 5000);
-    await exited;
+    await this.#exited;
     clearTimeout(timer);
     this.#resume();
   }
