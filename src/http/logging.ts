@@ -19,6 +19,9 @@ export interface Loggers {
   readonly flush: () => void;
 }
 
+/** Characters of log lines that may wait for a slow stdout (16 M, so 16 MiB or more). */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+
 const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -37,8 +40,10 @@ const REDACTED_PATHS = [
  * in flight go out together in the next one, instead of one system call per line.
  */
 export function createLoggers(level: LogLevel, stream?: NodeJS.WritableStream): Loggers {
+  // When stdout is slower than the server, at most MAX_BUFFERED characters wait; lines beyond them are
+  // dropped instead of growing the process without bound.
   const destination = stream === undefined
-    ? pino.destination({ dest: 1, sync: false })
+    ? pino.destination({ dest: 1, sync: false, maxLength: MAX_BUFFERED })
     : (stream as unknown as DestinationStream);
   const app = pino({
     level,
