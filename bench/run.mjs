@@ -62,7 +62,7 @@ const SCENARIOS = [
 ];
 
 /** Requests/s assumed for sizing the first batch of codes of a server; later batches use the measured rate. */
-const FIRST_CODE_RATE = 5000;
+const FIRST_CODE_RATE = 15_000;
 const MAX_CODES = 400_000;
 
 function parseOptions() {
