@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 export interface Generations {
   /** Moves when a client or user changes, a grant is revoked or deleted, or one access token is revoked. */
   readonly access: number;
-  /** Moves when a refresh token is retired or deleted. */
+  /** Moves when a refresh token is retired, or deleted before it was retired. */
   readonly refresh: number;
 }
 

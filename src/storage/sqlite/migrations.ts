@@ -125,8 +125,11 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
   {
     // Two counters that triggers move forward in the transaction of each change. `access` moves when a client
     // or a user changes, a grant is revoked or deleted, or one access token is revoked. `refresh` moves when a
-    // refresh token is retired or deleted. Each process keeps clients, token checks and refresh tokens in
-    // memory while the counters it read with them are current (see generation-cache.ts).
+    // refresh token is retired, or deleted before it was retired. Purging tokens retired long ago moves
+    // nothing, because a kept copy of such a token is rejected too (as a reuse, beyond the grace window),
+    // while a counter update per deleted row would slow a large purge. Each process
+    // keeps clients, token checks and refresh tokens in memory while the counters it read with them are
+    // current (see generation-cache.ts).
     version: 2,
     sql: `
       create table access_generation (
@@ -154,7 +157,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
         begin update access_generation set access = access + 1 where id = 1; end;
       create trigger refresh_tokens_updated after update on refresh_tokens
         begin update access_generation set refresh = refresh + 1 where id = 1; end;
-      create trigger refresh_tokens_deleted after delete on refresh_tokens
+      create trigger refresh_tokens_deleted after delete on refresh_tokens when old.rotated_at is null
         begin update access_generation set refresh = refresh + 1 where id = 1; end;
     `,
   },
