@@ -200,6 +200,25 @@ describe('kiwiform clients rotate-secret', () => {
     }
   });
 
+  test('rotation reaches a running server', async () => {
+    const setup = setUp();
+    const server = await openServer(setup.path, new FakeClock());
+    try {
+      // The server has read the client, and keeps it in memory, before another process rotates the secret.
+      const before = await server.exchangeCode(setup, setup.clientSecret);
+      assert.equal(before.statusCode, 200, before.body);
+      const rotated = jsonObject(kiwiform(['clients', 'rotate-secret', setup.clientId, '--json'], { env: setup.env }));
+      await new Promise((resolve) => setImmediate(resolve));
+      const old = await server.exchangeCode(setup, setup.clientSecret);
+      assert.equal(old.statusCode, 400, old.body);
+      assert.equal(old.json().error, 'invalid_client');
+      const fresh = await server.exchangeCode(setup, String(rotated.client_secret));
+      assert.equal(fresh.statusCode, 200, fresh.body);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('old secret works during the overlap only', async () => {
     const setup = setUp();
     const started = Date.now();
