@@ -19,8 +19,11 @@ export interface Loggers {
   readonly flush: () => void;
 }
 
-/** Characters of log lines that may wait for a slow stdout (16 M, so 16 MiB or more). */
-const MAX_BUFFERED = 16 * 1024 * 1024;
+/**
+ * Characters of log lines that may wait for a slow stdout: about a second of lines at 4,000 requests/s. It
+ * is kept small because the lines still waiting are written out synchronously when the process exits.
+ */
+const MAX_BUFFERED = 1024 * 1024;
 
 const REDACTED_PATHS = [
   'req.headers.authorization',

@@ -208,7 +208,7 @@ describe('kiwiform clients rotate-secret', () => {
       const before = await server.exchangeCode(setup, setup.clientSecret);
       assert.equal(before.statusCode, 200, before.body);
       const rotated = jsonObject(kiwiform(['clients', 'rotate-secret', setup.clientId, '--json'], { env: setup.env }));
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 2));
       const old = await server.exchangeCode(setup, setup.clientSecret);
       assert.equal(old.statusCode, 400, old.body);
       assert.equal(old.json().error, 'invalid_client');

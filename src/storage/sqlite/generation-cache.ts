@@ -8,20 +8,20 @@ export interface Generations {
   readonly refresh: number;
 }
 
+/** Longest time, in milliseconds, for which one reading of the counters is used. */
+const READING_LIFETIME_MS = 1;
+
 /**
  * Reads the generation counters that triggers move forward in the transaction of every change able to end
- * or alter access (migration 2). A statement costs about as much as the lookups the counters guard, so the
- * counters are read at most once per turn of the event loop, and the requests handled in that turn share the
- * reading. A change committed by another process is therefore seen from the next turn on, which under load is
- * a few milliseconds (an estimate from the benchmark's request rates). Writes through this connection call
- * forget(), so this process sees its own changes at once.
+ * or alter access (migration 2). A statement costs about as much as the lookups the counters guard, so one
+ * reading serves the requests of the next millisecond. A change committed by another process is therefore
+ * seen within a millisecond. Writes through this connection call forget(), so this process sees its own
+ * changes at once.
  */
 export class AccessGeneration {
   readonly #read;
   #current: Generations | undefined;
-  readonly #expire = (): void => {
-    this.#current = undefined;
-  };
+  #readAt = 0;
 
   constructor(db: Database.Database) {
     const statement = db.prepare('select access, refresh from access_generation where id = 1').raw();
@@ -29,10 +29,11 @@ export class AccessGeneration {
   }
 
   current(): Generations {
-    if (this.#current === undefined) {
+    const now = performance.now();
+    if (this.#current === undefined || now - this.#readAt >= READING_LIFETIME_MS) {
       const [access, refresh] = this.#read();
       this.#current = { access, refresh };
-      setImmediate(this.#expire);
+      this.#readAt = now;
     }
     return this.#current;
   }
