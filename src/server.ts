@@ -102,8 +102,10 @@ async function runWorker(config: Config): Promise<FastifyInstance> {
     app.flushLogs();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // A signal sent to the whole process group reaches a worker twice (from the shell and from the primary),
+  // so the handlers stay: a second signal must not end the process before the first one's shutdown is done.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 
   let address: string;
   try {

@@ -105,7 +105,10 @@ for (const database of DATABASES) {
         }
         await h.app.inject(form('/api/zapier/token', `grant_type=${tokens.refresh_token}`));
         await h.app.inject(form('/api/zapier/token', `grant_type=refresh_token&refresh_token=${tokens.refresh_token}&scope=${tokens.access_token}`));
+        // One malformed escape must not leave the encoded parameter names undecoded.
+        await h.app.inject({ method: 'GET', url: '/api/zapier/me?x=%zz&client%5Fsecret=kept-out-of-logs&pass%77ord=kept-out-of-logs' });
         const logs = h.logs();
+        assert.ok(!logs.includes('kept-out-of-logs'), 'an encoded secret parameter is logged');
         assert.ok(!logs.includes(tokens.access_token), 'the access token is logged');
         assert.ok(!logs.includes(tokens.refresh_token.slice(0, 20)), 'the refresh token is logged');
       });

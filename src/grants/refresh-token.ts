@@ -65,8 +65,10 @@ export async function refreshAccessToken(
     }
   }
 
-  // The token was retired by an earlier or a concurrent rotation.
-  const retired = record.rotatedAt ?? (await store.grants.findRefreshToken(hash))?.rotatedAt ?? null;
+  // The token was retired by an earlier or a concurrent rotation, or its grant was revoked meanwhile.
+  const current = record.rotatedAt === null ? await store.grants.findRefreshToken(hash) : record;
+  if (!current || current.grantRevokedAt !== null) throw invalidGrant('The refresh token is invalid or has been revoked.');
+  const retired = current.rotatedAt;
   if (retired !== null && now() - retired <= config.refreshTokenGrace * 1000) {
     // Within the grace window a retry or a parallel request gets the same successor, not an error.
     return result(successor, true);

@@ -17,7 +17,8 @@ export function redactUrl(url: string): string {
   try {
     decoded = decodeURIComponent(url);
   } catch {
-    // A malformed escape keeps the raw URL, which is redacted as it is.
+    // One malformed escape makes the whole URL undecodable, so the valid escapes are decoded one by one.
+    decoded = url.replace(/%[0-9A-Fa-f]{2}/g, (escape) => String.fromCharCode(Number.parseInt(escape.slice(1), 16)));
   }
   const source = decoded === url ? url : decoded;
   return redactCredentials(source.replace(SECRET_PARAMETER, '$1[Redacted]'));

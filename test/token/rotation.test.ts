@@ -67,6 +67,28 @@ for (const database of DATABASES) {
         assert.ok(events.some((e) => e.event === 'refresh_token.reused'), JSON.stringify(events));
       });
 
+      test('refresh racing a revocation is no reuse', async () => {
+        const account = await createAccount(h.context);
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const tokens = await connect(h, account);
+          const [refreshed, revoked] = await Promise.all([
+            refresh(h, tokens.refresh_token),
+            h.app.inject({
+              ...form({ token: tokens.refresh_token, client_id: account.client.id, client_secret: account.clientSecret }),
+              url: '/api/zapier/revoke',
+            }),
+          ]);
+          assert.equal(revoked.statusCode, 200, revoked.body);
+          if (refreshed.statusCode !== 200) {
+            assert.equal(refreshed.statusCode, 400, refreshed.body);
+            assert.doesNotMatch(refreshed.json().error_description, /already been used/);
+          }
+        }
+        await h.context.audit.flush();
+        const events = await h.context.store.audit.list({ clientId: account.client.id, limit: 200 });
+        assert.ok(!events.some((e) => e.event === 'refresh_token.reused'), JSON.stringify(events.filter((e) => e.event === 'refresh_token.reused')));
+      });
+
       test('50 concurrent refreshes of one token all succeed with one successor', async () => {
         const account = await createAccount(h.context);
         const first = await connect(h, account);
