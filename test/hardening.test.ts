@@ -86,7 +86,8 @@ for (const database of DATABASES) {
         const access = lines.findLast((line) => line.msg === 'request completed');
         const rejected = lines.findLast((line) => line.msg === 'form rejected: CSRF token missing or invalid');
         assert.equal(response.statusCode, 403);
-        assert.ok(access && rejected, 'both lines are logged');
+        assert.ok(access, 'the access line is logged');
+        assert.ok(rejected, 'the handler line is logged');
         assert.equal(typeof access.reqId, 'string');
         assert.equal(rejected.reqId, access.reqId);
         assert.deepEqual(access.res, { statusCode: 403 });

@@ -287,7 +287,7 @@ for (const kind of DATABASES) {
 
     test('writes made together commit apart', async () => {
       const account = await createAccount(store);
-      const taken = await createGrant(store, account);
+      const existing = await createGrant(store, account);
       const grant = (id: string) => ({ id, clientId: account.clientId, userId: account.userId, scope: 'profile', createdAt: NOW });
       const code = (grantId: string) => ({
         hash: `code-${randomUUID()}`, grantId, redirectUri: 'https://app.example.test/callback', redirectUriGiven: true,
@@ -297,15 +297,15 @@ for (const kind of DATABASES) {
       const freshCode = code(fresh);
       // Started in one turn of the event loop: the embedded store commits them in one transaction.
       const [duplicate, created, redeemed] = await Promise.allSettled([
-        store.grants.createWithCode(grant(taken.grantId), code(taken.grantId)),
+        store.grants.createWithCode(grant(existing.grantId), code(existing.grantId)),
         store.grants.createWithCode(grant(fresh), freshCode),
-        store.grants.redeemCode(taken.codeHash, NOW, refreshRow(taken.grantId, NOW)),
+        store.grants.redeemCode(existing.codeHash, NOW, refreshRow(existing.grantId, NOW)),
       ]);
       assert.equal(duplicate.status, 'rejected');
       assert.equal(created.status, 'fulfilled');
       assert.deepEqual(redeemed, { status: 'fulfilled', value: true });
       assert.equal((await store.grants.findCode(freshCode.hash))?.grantId, fresh);
-      assert.equal((await store.grants.findCode(taken.codeHash))?.consumedAt, NOW);
+      assert.equal((await store.grants.findCode(existing.codeHash))?.consumedAt, NOW);
     });
 
     test('changes through another connection are seen', async () => {

@@ -49,7 +49,7 @@ export class SqliteUsers implements UserStore {
   }
 }
 
-/** A cached client is shared by every request that reads it, so nothing may change it. */
+/** Freezes a client before it is cached, because every request that reads it shares the object. */
 function frozenClient(client: Client): Client {
   Object.freeze(client.redirectUris);
   Object.freeze(client.scopes);

@@ -13,7 +13,7 @@ export interface CheckpointSettings {
   /** Milliseconds between two checkpoints. */
   readonly intervalMs: number;
   /**
-   * Size of the write-ahead log, in pages, from which the server holds its writes once so that the thread
+   * Size of the write-ahead log, in pages, from which the server pauses its writes once so that the thread
    * can catch up. SQLite starts the log over only when a write begins while every page of it has been copied
    * back. Under steady writes the thread never catches up by itself, so without this the log file would keep
    * growing. At four times this size, which only writes from other processes can reach, the thread makes
@@ -24,7 +24,7 @@ export interface CheckpointSettings {
 
 const DEFAULTS: CheckpointSettings = { intervalMs: 100, rewindPages: 16_384 };
 
-/** Longest time the server holds its writes for the thread's catching-up checkpoint. */
+/** Maximum time the server pauses its writes for the thread's catching-up checkpoint. */
 const HOLD_LIMIT_MS = 2000;
 
 // The worker runs as a script of its own, so that it needs neither the compiled code nor a TypeScript loader.
@@ -95,7 +95,7 @@ checkpoint();
  * server's reads and writes.
  *
  * SQLite starts the log file over only when a write begins while every page of the log has been copied back.
- * Under steady writes the thread never catches up, so once the log reaches `rewindPages` the server holds its
+ * Under steady writes the thread never catches up, so once the log reaches `rewindPages` the server pauses its
  * batched writes (the event loop keeps running) while the thread copies the last pages. Should the thread
  * stop, the server's connection checkpoints by itself again.
  */

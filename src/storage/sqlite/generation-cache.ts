@@ -8,14 +8,14 @@ export interface Generations {
   readonly refresh: number;
 }
 
-/** Longest time, in milliseconds, for which one reading of the counters is used. */
+/** Maximum age, in milliseconds, of a reading of the counters that is still used. */
 const READING_LIFETIME_MS = 1;
 
 /**
  * Reads the generation counters that triggers move forward in the transaction of every change able to end
  * or alter access (migration 2). A statement costs about as much as the lookups the counters guard, so one
  * reading serves the requests of the next millisecond. A change committed by another process is therefore
- * seen within a millisecond. Writes through this connection call forget(), so this process sees its own
+ * seen within a millisecond. Writes through this connection call forget(), so this process reads its own
  * changes at once.
  */
 export class AccessGeneration {

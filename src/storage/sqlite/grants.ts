@@ -96,7 +96,7 @@ export class SqliteGrants implements GrantStore {
 
   /**
    * Read on every refresh. A record can only change when its token is retired or deleted, its grant revoked or
-   * its client changed, each of which moves a generation, so this process answers from memory until one moves.
+   * its client changed, each of which moves a generation, so this process returns the kept record until one moves.
    */
   async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
     return this.#refreshTokens.get(hash, () => {
@@ -115,8 +115,8 @@ export class SqliteGrants implements GrantStore {
   }
 
   /**
-   * Checked on every bearer request. The answer can only change with a revocation, a user change or a client
-   * change, each of which moves the access generation, so this process answers from memory until it moves.
+   * Checked on every bearer request. The result can only change with a revocation, a user change or a client
+   * change, each of which moves the access generation, so this process returns the kept result until it moves.
    */
   async findGrantAccess(grantId: string, accessTokenHash: string): Promise<GrantAccess | undefined> {
     return this.#access.get(`${grantId}\0${accessTokenHash}`, () => {

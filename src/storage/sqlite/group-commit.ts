@@ -50,7 +50,7 @@ export class GroupCommit {
 
   /**
    * Keeps queued writes waiting until the returned function is called, without blocking the event loop. The
-   * checkpoint thread holds them for the moment it needs a write-ahead log that nothing appends to.
+   * checkpoint thread pauses them while it needs a write-ahead log that nothing appends to.
    */
   hold(): () => void {
     this.#holds += 1;
