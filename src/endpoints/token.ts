@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditEntry } from '../audit/audit-log.js';
 import type { Context } from '../context.js';
 import { CodeReplay, exchangeCode } from '../grants/authorization-code.js';
-import type { TokenResponse } from '../grants/issue.js';
+import type { Issued, TokenResponse } from '../grants/issue.js';
 import { RefreshTokenReuse, refreshAccessToken } from '../grants/refresh-token.js';
 import { readClientCredentials, type PresentedCredentials } from '../oauth/client-auth.js';
 import { OAuthError, invalidRequest } from '../oauth/errors.js';
@@ -52,7 +52,7 @@ export function tokenRoute(app: FastifyInstance, context: Context): void {
   }, async (request, reply): Promise<TokenResponse> => {
     const { parameters, credentials } = readOAuthRequest(request);
     const grantType = required(parameters, 'grant_type');
-    let issued;
+    let issued: Issued;
     try {
       switch (grantType) {
         case 'authorization_code':
@@ -71,7 +71,7 @@ export function tokenRoute(app: FastifyInstance, context: Context): void {
       throw error;
     }
     context.metrics.tokens.inc({ grant_type: grantType, outcome: 'issued' });
-    const { grantId, userId, clientId, ...response } = issued;
+    const { grantId, userId, clientId } = issued;
     context.audit.record({
       event: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued',
       outcome: 'success',
@@ -79,12 +79,11 @@ export function tokenRoute(app: FastifyInstance, context: Context): void {
       clientId,
       grantId,
       address: request.ip,
-      detail: 'rotated' in issued && issued.rotated ? 'refresh token rotated' : null,
+      detail: issued.rotated ? 'refresh token rotated' : null,
     });
     request.logDetails = { grant_type: grantType, client_id: clientId, grant_id: grantId };
     // RFC 6749 §5.1: token responses must not be cached.
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    const { rotated: _rotated, ...body } = response as TokenResponse & { rotated?: boolean };
-    return body;
+    return issued.response;
   });
 }

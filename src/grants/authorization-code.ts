@@ -4,7 +4,7 @@ import type { PresentedCredentials } from '../oauth/client-auth.js';
 import { OAuthError, invalidGrant, invalidRequest } from '../oauth/errors.js';
 import { required, type Parameters } from '../oauth/parameters.js';
 import { isWellFormedVerifier, verifierMatches } from '../oauth/pkce.js';
-import { PURPOSE, newAccessToken, tokenResponse, type TokenResponse } from './issue.js';
+import { PURPOSE, newAccessToken, tokenResponse, type Issued } from './issue.js';
 
 /**
  * The authorization_code grant (RFC 6749 §4.1.3). The client must authenticate; the code must be its own,
@@ -15,7 +15,7 @@ export async function exchangeCode(
   parameters: Parameters,
   credentials: PresentedCredentials | undefined,
   address: string,
-): Promise<TokenResponse & { grantId: string; userId: string; clientId: string }> {
+): Promise<Issued> {
   if (!credentials) {
     // readClientCredentials returns nothing only when client_id or client_secret is absent.
     required(parameters, 'client_id');
@@ -73,7 +73,13 @@ export async function exchangeCode(
     }
     throw invalidGrant('The authorization code is no longer valid.');
   }
-  return { ...tokenResponse(context, access, refresh, record.scope), grantId: record.grantId, userId: record.userId, clientId: client.id };
+  return {
+    response: tokenResponse(context, access, refresh, record.scope),
+    grantId: record.grantId,
+    userId: record.userId,
+    clientId: client.id,
+    rotated: false,
+  };
 }
 
 /** Marks a second use of an authorization code, for the log and the audit trail. */

@@ -32,3 +32,16 @@ export function tokenResponse(context: Context, access: string, refresh: string,
     scope,
   };
 }
+
+/**
+ * The result of a grant for the token endpoint: the response body and, apart from it, the ids the audit trail
+ * and the log need. They are kept apart so that the endpoint sends the body as it is, without copying it.
+ */
+export interface Issued {
+  readonly response: TokenResponse;
+  readonly grantId: string;
+  readonly userId: string;
+  readonly clientId: string;
+  /** Whether a new refresh token replaced the presented one. */
+  readonly rotated: boolean;
+}

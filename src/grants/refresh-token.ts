@@ -5,7 +5,7 @@ import { OAuthError, invalidGrant } from '../oauth/errors.js';
 import { printable, required, type Parameters } from '../oauth/parameters.js';
 import { formatScope, parseScope, scopesOutside } from '../oauth/scopes.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
-import { PURPOSE, newAccessToken, tokenResponse, type TokenResponse } from './issue.js';
+import { PURPOSE, newAccessToken, tokenResponse, type Issued } from './issue.js';
 
 /**
  * Derives the refresh token that replaces `token` on rotation. Deriving it with the server key, instead of
@@ -26,7 +26,7 @@ export async function refreshAccessToken(
   parameters: Parameters,
   credentials: PresentedCredentials | undefined,
   address: string,
-): Promise<TokenResponse & { grantId: string; userId: string; clientId: string; rotated: boolean }> {
+): Promise<Issued> {
   const refreshToken = required(parameters, 'refresh_token');
   const client = credentials ? await context.clients.authenticate(credentials, address) : undefined;
   const claimedClientId = client?.id ?? parameters.client_id;
@@ -42,8 +42,8 @@ export async function refreshAccessToken(
   }
   const scope = narrowedScope(record, parameters.scope);
   const access = newAccessToken(context, record.grantId, scope, now());
-  const result = (refresh: string, rotated: boolean) => ({
-    ...tokenResponse(context, access, refresh, scope),
+  const result = (refresh: string, rotated: boolean): Issued => ({
+    response: tokenResponse(context, access, refresh, scope),
     grantId: record.grantId,
     userId: record.userId,
     clientId: record.clientId,
