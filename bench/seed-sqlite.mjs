@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { KeyedHasher, PREFIX } from '../dist/crypto/secrets.js';
+import { KeyedHasher, PREFIX, generateOrderedId } from '../dist/crypto/secrets.js';
 import { PURPOSE } from '../dist/grants/issue.js';
 
 const CODE_TTL_MS = 600_000;
@@ -83,11 +83,13 @@ function seedCodes(db) {
   const redirectUri = JSON.parse(db.prepare('select redirect_uris from clients where id = ?').pluck().get(clientId))[0];
   const now = Date.now();
   const values = secrets(PREFIX.code, count);
-  const grantIds = ids(count);
   db.transaction(() => {
     for (let i = 0; i < count; i += 1) {
-      grant.run(grantIds[i], clientId, userId, scope, now);
-      code.run(hasher.hash(PURPOSE.code, values[i]), grantIds[i], redirectUri, now, now + CODE_TTL_MS);
+      // One millisecond apart and in the order they are used, like grants made by consents one after another.
+      const createdAt = now - count + i;
+      const grantId = generateOrderedId(createdAt);
+      grant.run(grantId, clientId, userId, scope, createdAt);
+      code.run(hasher.hash(PURPOSE.code, values[i]), grantId, redirectUri, createdAt, now + CODE_TTL_MS);
     }
   }).immediate();
   // Copy the seeded pages into the database file now. Otherwise the server's first commit of the round would

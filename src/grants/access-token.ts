@@ -1,5 +1,5 @@
-import { hash as digestOf, randomBytes, timingSafeEqual } from 'node:crypto';
-import { PREFIX, type KeyedHasher } from '../crypto/secrets.js';
+import { hash as digestOf, timingSafeEqual } from 'node:crypto';
+import { PREFIX, freshRandomBytes, type KeyedHasher } from '../crypto/secrets.js';
 import type { Context } from '../context.js';
 import { ALL_SCOPES } from '../oauth/scopes.js';
 import type { GrantAccess } from '../storage/types.js';
@@ -23,18 +23,6 @@ export interface AccessTokenClaims {
   readonly issuedAt: number;
   readonly expiresAt: number;
   readonly scope: string;
-}
-
-/** Random bytes drawn in blocks, because one small randomBytes call costs about as much as a large one. */
-const entropy = { pool: Buffer.alloc(0), offset: 0 };
-
-function nonce(): Buffer {
-  if (entropy.offset + 8 > entropy.pool.length) {
-    entropy.pool = randomBytes(4096);
-    entropy.offset = 0;
-  }
-  entropy.offset += 8;
-  return entropy.pool.subarray(entropy.offset - 8, entropy.offset);
 }
 
 /** Scopes are carried as bits in the order of ALL_SCOPES; new scopes must be appended to keep tokens valid. */
@@ -66,7 +54,7 @@ export function encodeAccessToken(hasher: KeyedHasher, claims: AccessTokenClaims
   offset = body.writeDoubleBE(claims.issuedAt, offset);
   offset = body.writeDoubleBE(claims.expiresAt, offset);
   offset = body.writeUInt16BE(scopeBits(claims.scope), offset);
-  nonce().copy(body, offset);
+  freshRandomBytes(8).copy(body, offset);
   const mac = hasher.mac(MAC_PURPOSE, body).subarray(0, MAC_BYTES);
   return PREFIX.accessToken + Buffer.concat([body, mac]).toString('base64url');
 }

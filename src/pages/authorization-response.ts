@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import { PREFIX, generateId, generateSecret } from '../crypto/secrets.js';
+import { PREFIX, generateOrderedId, generateSecret } from '../crypto/secrets.js';
 import { PURPOSE } from '../grants/issue.js';
 import type { User } from '../storage/types.js';
 import type { Pending } from './pending-request.js';
@@ -15,8 +15,8 @@ export function redirectToClient(reply: FastifyReply, pending: Pending, paramete
 /** Creates the grant and its authorization code. Returns the grant id and the code to hand to the client. */
 async function issueCode(context: Context, pending: Pending, userId: string): Promise<{ grantId: string; code: string }> {
   const code = generateSecret(PREFIX.code);
-  const grantId = generateId();
   const now = context.now();
+  const grantId = generateOrderedId(now);
   await context.store.grants.createWithCode(
     { id: grantId, clientId: pending.client.id, userId, scope: pending.request.scope, createdAt: now },
     {

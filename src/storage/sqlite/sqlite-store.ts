@@ -11,6 +11,9 @@ import { GroupCommit } from './group-commit.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteAudit, SqliteConsents } from './records.js';
 
+/** How long a statement waits for another process to release the write lock before it fails. */
+const BUSY_TIMEOUT_MS = 5000;
+
 /** Opens a SQLite file in WAL mode, creating its folder, and applies pending migrations. */
 function openDatabase(file: string): { db: Database.Database; applied: number[] } {
   mkdirSync(dirname(file), { recursive: true });
@@ -18,7 +21,7 @@ function openDatabase(file: string): { db: Database.Database; applied: number[] 
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.exec('create table if not exists schema_migrations (version integer primary key, applied_at bigint not null)');
   // An immediate transaction takes the write lock first, so concurrent processes apply each migration once.
   const applied = db.transaction(() => {
@@ -66,7 +69,7 @@ export class SqliteStore implements Store {
     this.users = new SqliteUsers(db);
     const generation = new AccessGeneration(db);
     this.#generation = generation;
-    this.#writes = new GroupCommit(db, () => generation.forget());
+    this.#writes = new GroupCommit(db, () => generation.forget(), { busyLimitMs: BUSY_TIMEOUT_MS, busyTimeoutMs: BUSY_TIMEOUT_MS });
     this.clients = new SqliteClients(db, generation);
     this.sessions = new SqliteSessions(db);
     this.requests = new SqliteRequests(db, this.#writes);
