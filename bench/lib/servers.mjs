@@ -1,7 +1,7 @@
 // The servers under test. Each kind starts itself on a free port and produces the inputs of every load: a
 // refresh token, an access token, a signed-in page request, fresh authorization codes and refresh-token chains.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PATHS, PEER_CLIENT_ID, REDIRECT_URI } from '../servers/fixtures.mjs';
 import { Browser, provision } from './kiwiform.mjs';
@@ -153,8 +153,15 @@ export class PeerServer extends Instance {
   }
 }
 
+/** Returns the options `npm start` passes to node before bin/kiwiform.js, so that the server runs as shipped. */
+function shippedNodeOptions(root) {
+  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+  const words = start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('bin/kiwiform.js'));
+}
+
 /**
- * Our server: `node bin/kiwiform.js serve` on a SQLite file, provisioned with the real command line. Tokens come
+ * Our server: `node bin/kiwiform.js serve`, with the node options of `npm start`, on a SQLite file, provisioned with the real command line. Tokens come
  * from the real browser flow; codes for the exchange load are written into the file by bench/seed-sqlite.mjs.
  */
 export class KiwiformServer extends Instance {
@@ -180,7 +187,7 @@ export class KiwiformServer extends Instance {
       this.seedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     }
     const profile = this.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${this.cpuProfileDir}`] : [];
-    await this.launch([...profile, join(this.root, 'bin', 'kiwiform.js'), 'serve'], {
+    await this.launch([...shippedNodeOptions(this.root), ...profile, join(this.root, 'bin', 'kiwiform.js'), 'serve'], {
       KIWIFORM_DATABASE_URL: `sqlite:${this.databaseFile}`,
       KIWIFORM_LOG_LEVEL: this.logLevel,
       ...this.env,
