@@ -27,6 +27,12 @@ const DEFAULTS: CheckpointSettings = { intervalMs: 100, rewindPages: 16_384 };
 /** Maximum time the server pauses its writes for the thread's catching-up checkpoint. */
 const HOLD_LIMIT_MS = 2000;
 
+/**
+ * How long the catching-up checkpoint waits for another process's write or read to end. Past it, the
+ * server's writes resume and the log goes on growing until the next attempt.
+ */
+const REWIND_WAIT_MS = 200;
+
 // The worker runs as a script of its own, so that it needs neither the compiled code nor a TypeScript loader.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -35,7 +41,7 @@ const db = new Database(workerData.file);
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 0');
 let timer;
-// Size of the log when this process last held its writes for a rewind, or 0.
+// Size of the log when this process last held its writes for a rewind that did not finish, or 0.
 let heldAt = 0;
 function checkpoint() {
   try {
@@ -71,10 +77,20 @@ function report(error) {
 }
 parentPort.on('message', (message) => {
   if (message === 'held') {
+    // With this process's writes held, a restart checkpoint copies the last pages and waits the moment it
+    // takes for reads to leave the log, so the next write starts it over. A passive one left the restart to
+    // the next write, which takes the write lock without waiting and so gave up whenever another connection
+    // held a read lock at that moment.
+    db.pragma('busy_timeout = ' + workerData.rewindWaitMs);
     try {
-      db.pragma('wal_checkpoint(PASSIVE)');
+      const [result] = db.pragma('wal_checkpoint(RESTART)');
+      // Done: the log starts over with the next write, so the next long log gets a hold of its own again.
+      // Busy: another process kept a transaction open, and the check at four times the size takes over.
+      if (result && result.busy === 0) heldAt = 0;
     } catch (error) {
       report(error);
+    } finally {
+      db.pragma('busy_timeout = 0');
     }
     parentPort.postMessage({ rewind: 'release' });
     timer = setTimeout(checkpoint, workerData.intervalMs);
@@ -114,7 +130,7 @@ export class BackgroundCheckpoints {
     settings = DEFAULTS,
   ) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, ...settings } });
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file, rewindWaitMs: REWIND_WAIT_MS, ...settings } });
     this.#worker.unref();
     this.#exited = new Promise((resolve) => this.#worker.once('exit', resolve));
     db.pragma('wal_autocheckpoint = 0');

@@ -34,8 +34,8 @@ const RETRY_DELAY_MS = 1;
  * one throws, the whole transaction is rolled back and the batch runs again with each write in its own
  * savepoint: the failing one is rolled back alone and rejects only its own promise, and the others commit.
  *
- * The write lock is taken without waiting. While another process holds it, the batch is tried again a
- * millisecond later and the event loop keeps serving requests meanwhile; writes queued in between join it.
+ * The write lock is taken without waiting. When another process has it, the batch is tried again a
+ * millisecond later, and the event loop keeps serving requests meanwhile. Writes queued in between join it.
  */
 export class GroupCommit {
   #queue: Pending[] = [];
@@ -114,8 +114,8 @@ export class GroupCommit {
   }
 
   /**
-   * Runs and commits every queued write now, unless writes are held; `force` commits them even then, and
-   * waits for the write lock as every other statement of the connection does.
+   * Runs and commits every queued write now, unless writes are held. With `force` it commits them even then.
+   * It then waits for the write lock, as every other statement of the connection does.
    */
   flush(force = false): void {
     this.#scheduled = false;
