@@ -74,6 +74,27 @@ test('a batch fails when the lock stays held past the limit', async () => {
   }
 });
 
+test('each write waits its own limit for the lock', async () => {
+  const { db, other } = openPair('own-limit');
+  try {
+    const writes = new GroupCommit(db, () => {}, { busyLimitMs: 200, busyTimeoutMs: 5000 });
+    const insert = db.prepare('insert into items (value) values (?)');
+    other.exec('begin immediate');
+    const early = writes.run(() => insert.run('early').changes);
+    const earlyFailed = assert.rejects(early, (error: { code?: string }) => error.code === 'SQLITE_BUSY');
+    await sleep(150);
+    // Queued while the early write is still retrying; it has waited only a little when the early one gives up.
+    const late = writes.run(() => insert.run('late').changes);
+    await earlyFailed;
+    other.exec('commit');
+    assert.equal(await late, 1);
+    assert.deepEqual(other.prepare('select value from items').pluck().all(), ['late']);
+  } finally {
+    other.close();
+    db.close();
+  }
+});
+
 test('a failing write is rolled back alone', async () => {
   const { db, other } = openPair('failing');
   try {

@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 
 interface Pending {
   readonly write: () => unknown;
+  /** When the write was queued, from which it waits for the write lock at most the busy limit. */
+  readonly queuedAt: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -14,7 +16,7 @@ class WriteFailed extends Error {
 }
 
 export interface GroupCommitOptions {
-  /** How long a batch waits, in total, for another process to release the write lock before it fails. */
+  /** How long a write waits, from when it is queued, for another process to release the write lock. */
   readonly busyLimitMs?: number;
   /** The busy_timeout the connection uses outside of group commits, restored after each attempt. */
   readonly busyTimeoutMs?: number;
@@ -41,8 +43,6 @@ export class GroupCommit {
   #queue: Pending[] = [];
   #scheduled = false;
   #holds = 0;
-  /** When the batch now waiting for the write lock first found it taken. */
-  #busySince: number | undefined;
   readonly #together;
   readonly #oneByOne;
   readonly #noWait;
@@ -86,7 +86,7 @@ export class GroupCommit {
    */
   run<T>(write: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ write, queuedAt: performance.now(), resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
     });
   }
@@ -134,27 +134,26 @@ export class GroupCommit {
     } catch (error) {
       if (error instanceof WriteFailed) {
         this.#settleOneByOne(batch);
-      } else if (isBusy(error) && !force && !this.#waitedTooLong()) {
-        // Another process holds the write lock; nothing of the batch was written. Try again shortly.
-        this.#queue = batch.concat(this.#queue);
-        this.#schedule(RETRY_DELAY_MS);
+      } else if (isBusy(error) && !force) {
+        // Another process has the write lock, and nothing of the batch was written. Writes that have waited
+        // as long as a statement would fail; the others are tried again shortly.
+        const now = performance.now();
+        const waiting: Pending[] = [];
+        for (const pending of batch) {
+          if (now - pending.queuedAt < this.#busyLimitMs) waiting.push(pending);
+          else pending.reject(error);
+        }
+        this.#queue = waiting.concat(this.#queue);
+        if (this.#queue.length > 0) this.#schedule(RETRY_DELAY_MS);
       } else {
-        // The commit itself failed (a full disk, or a lock held for too long): nothing of the batch was written.
-        this.#busySince = undefined;
+        // The commit itself failed (a full disk, for one): nothing of the batch was written.
         for (const pending of batch) pending.reject(error);
       }
       return;
     } finally {
       this.committed();
     }
-    this.#busySince = undefined;
     batch.forEach((pending, index) => pending.resolve(values[index]));
-  }
-
-  #waitedTooLong(): boolean {
-    const now = performance.now();
-    this.#busySince ??= now;
-    return now - this.#busySince >= this.#busyLimitMs;
   }
 
   #settleOneByOne(batch: readonly Pending[]): void {
@@ -164,8 +163,6 @@ export class GroupCommit {
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;
-    } finally {
-      this.#busySince = undefined;
     }
     batch.forEach((pending, index) => {
       const outcome = outcomes[index];
