@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { GroupCommit } from '../../src/storage/sqlite/group-commit.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 
 let directory: string;
 
@@ -120,5 +121,44 @@ test('a failing write is rolled back alone', async () => {
   } finally {
     other.close();
     db.close();
+  }
+});
+
+test('the store writes of requests wait without blocking', async () => {
+  const file = join(directory, 'store.db');
+  const store = new SqliteStore(file);
+  const other = new Database(file);
+  try {
+    await store.users.create({ id: 'user', email: 'user@example.test', name: 'User', passwordHash: 'hash', createdAt: 0 });
+    await store.clients.create({
+      id: 'client', name: 'Client', secretHash: 'hash', secretKind: 'hmac', redirectUris: ['https://app.example.test/cb'],
+      scopes: ['profile'], requirePkce: false, refreshTokenRotation: null, createdAt: 0,
+    });
+    await store.grants.createWithCode(
+      { id: 'grant', clientId: 'client', userId: 'user', scope: 'profile', createdAt: 0 },
+      { hash: 'code', grantId: 'grant', redirectUri: 'https://app.example.test/cb', redirectUriGiven: true, codeChallenge: null, createdAt: 0, expiresAt: 600_000 },
+    );
+    other.exec('begin immediate');
+    let ticks = 0;
+    const ticker = setInterval(() => {
+      ticks += 1;
+    }, 1);
+    // A sign-in, a consent and a revocation, each of which once waited in SQLite's busy handler.
+    const writes = Promise.all([
+      store.sessions.create({ idHash: 'session', userId: 'user', createdAt: 0, expiresAt: Date.now() + 60_000 }),
+      store.consents.remember('user', 'client', ['profile'], 0),
+      store.grants.revoke('grant', 1),
+    ]);
+    await sleep(100);
+    assert.ok(ticks >= 10, `event loop turns while waiting: ${ticks}`);
+    other.exec('commit');
+    await writes;
+    clearInterval(ticker);
+    assert.equal((await store.sessions.find('session', 0))?.userId, 'user');
+    assert.deepEqual(await store.consents.find('user', 'client'), ['profile']);
+    assert.equal((await store.grants.findCode('code'))?.grantRevokedAt, 1);
+  } finally {
+    other.close();
+    await store.close();
   }
 });

@@ -150,15 +150,17 @@ export class SqliteSessions implements SessionStore {
   readonly #insert;
   readonly #find;
   readonly #delete;
+  readonly #writes;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, writes: GroupCommit) {
+    this.#writes = writes;
     this.#insert = db.prepare('insert into sessions (id_hash, user_id, created_at, expires_at) values (?, ?, ?, ?)');
     this.#find = db.prepare('select * from sessions where id_hash = ? and expires_at > ?');
     this.#delete = db.prepare('delete from sessions where id_hash = ?');
   }
 
   async create(session: Session): Promise<void> {
-    this.#insert.run(session.idHash, session.userId, session.createdAt, session.expiresAt);
+    await this.#writes.run(() => this.#insert.run(session.idHash, session.userId, session.createdAt, session.expiresAt));
   }
 
   async find(idHash: string, now: number): Promise<Session | undefined> {
@@ -168,7 +170,7 @@ export class SqliteSessions implements SessionStore {
   }
 
   async delete(idHash: string): Promise<void> {
-    this.#delete.run(idHash);
+    await this.#writes.run(() => this.#delete.run(idHash));
   }
 }
 
@@ -210,6 +212,7 @@ export class SqliteRequests implements AuthorizationRequestStore {
   }
 
   async consume(id: string): Promise<boolean> {
-    return this.#delete.run(id).changes === 1;
+    // Writes of a batch run one after another, so of two concurrent consumptions only the first deletes.
+    return this.#writes.run(() => this.#delete.run(id).changes === 1);
   }
 }

@@ -15,13 +15,11 @@ export class SqliteGrants implements GrantStore {
   readonly #q;
   readonly #access;
   readonly #refreshTokens;
-  readonly #generation;
   readonly #writes;
 
   constructor(db: Database.Database, generation: AccessGeneration, writes: GroupCommit) {
     this.#db = db;
     this.#writes = writes;
-    this.#generation = generation;
     this.#access = new GenerationCache<GrantAccess>(generation, false);
     this.#refreshTokens = new GenerationCache<RefreshTokenRecord>(generation, true);
     this.#q = {
@@ -125,20 +123,18 @@ export class SqliteGrants implements GrantStore {
     });
   }
 
+  // Revocations go through the batched writes too, which drop the reading of the counters after the commit,
+  // so the next request of this process reads the revocation.
   async revokeAccessToken(hash: string, grantId: string, expiresAt: number): Promise<void> {
-    this.#q.accessRevoke.run(hash, grantId, expiresAt);
-    this.#generation.forget();
+    await this.#writes.run(() => this.#q.accessRevoke.run(hash, grantId, expiresAt));
   }
 
   async revoke(grantId: string, now: number): Promise<void> {
-    this.#q.grantRevoke.run(now, grantId);
-    this.#generation.forget();
+    await this.#writes.run(() => this.#q.grantRevoke.run(now, grantId));
   }
 
   async revokeForUserAndClient(userId: string, clientId: string, now: number): Promise<number> {
-    const revoked = this.#q.grantRevokeForUserAndClient.run(now, userId, clientId).changes;
-    this.#generation.forget();
-    return revoked;
+    return this.#writes.run(() => this.#q.grantRevokeForUserAndClient.run(now, userId, clientId).changes);
   }
 
   async touch(grantId: string, now: number): Promise<void> {

@@ -7,8 +7,10 @@ export class SqliteConsents implements ConsentStore {
   readonly #find;
   readonly #upsert;
   readonly #delete;
+  readonly #writes;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, writes: GroupCommit) {
+    this.#writes = writes;
     this.#find = db.prepare('select scope from consents where user_id = ? and client_id = ?').pluck();
     this.#upsert = db.prepare(
       `insert into consents (user_id, client_id, scope, granted_at) values (?, ?, ?, ?)
@@ -22,13 +24,15 @@ export class SqliteConsents implements ConsentStore {
   }
 
   async remember(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void> {
-    // Read and write without yielding, so that two concurrent consents both keep their scopes.
-    const stored = (this.#find.get(userId, clientId) as string | undefined)?.split(' ').filter(Boolean) ?? [];
-    this.#upsert.run(userId, clientId, [...new Set([...stored, ...scopes])].sort().join(' '), now);
+    // Read and write in one write of the batch, so that two concurrent consents both keep their scopes.
+    await this.#writes.run(() => {
+      const stored = (this.#find.get(userId, clientId) as string | undefined)?.split(' ').filter(Boolean) ?? [];
+      this.#upsert.run(userId, clientId, [...new Set([...stored, ...scopes])].sort().join(' '), now);
+    });
   }
 
   async forget(userId: string, clientId: string): Promise<void> {
-    this.#delete.run(userId, clientId);
+    await this.#writes.run(() => this.#delete.run(userId, clientId));
   }
 }
 

@@ -71,10 +71,10 @@ export class SqliteStore implements Store {
     this.#generation = generation;
     this.#writes = new GroupCommit(db, () => generation.forget(), { busyLimitMs: BUSY_TIMEOUT_MS, busyTimeoutMs: BUSY_TIMEOUT_MS });
     this.clients = new SqliteClients(db, generation);
-    this.sessions = new SqliteSessions(db);
+    this.sessions = new SqliteSessions(db, this.#writes);
     this.requests = new SqliteRequests(db, this.#writes);
     this.grants = new SqliteGrants(db, generation, this.#writes);
-    this.consents = new SqliteConsents(db);
+    this.consents = new SqliteConsents(db, this.#writes);
     this.audit = new SqliteAudit(db, this.#writes);
   }
 
