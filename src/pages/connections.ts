@@ -78,8 +78,10 @@ async function revokeConnection(context: Context, request: FastifyRequest, reply
   }
 
   const userId = signedIn.user.id;
-  const revoked = await context.store.grants.revokeForUserAndClient(userId, clientId, context.now());
+  // The remembered consent goes first: should the revocation then fail, the app must still ask the user again
+  // before it gets a new code, and the user can revoke once more.
   await context.store.consents.forget(userId, clientId);
+  const revoked = await context.store.grants.revokeForUserAndClient(userId, clientId, context.now());
   if (revoked > 0) {
     request.log.info({ user_id: userId, client_id: clientId, grants: revoked }, 'connection revoked');
     context.audit.record({

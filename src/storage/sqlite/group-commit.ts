@@ -133,18 +133,9 @@ export class GroupCommit {
       }
     } catch (error) {
       if (error instanceof WriteFailed) {
-        this.#settleOneByOne(batch);
+        this.#settleOneByOne(batch, force);
       } else if (isBusy(error) && !force) {
-        // Another process has the write lock, and nothing of the batch was written. Writes that have waited
-        // as long as a statement would fail; the others are tried again shortly.
-        const now = performance.now();
-        const waiting: Pending[] = [];
-        for (const pending of batch) {
-          if (now - pending.queuedAt < this.#busyLimitMs) waiting.push(pending);
-          else pending.reject(error);
-        }
-        this.#queue = waiting.concat(this.#queue);
-        if (this.#queue.length > 0) this.#schedule(RETRY_DELAY_MS);
+        this.#retryLater(batch, error);
       } else {
         // The commit itself failed (a full disk, for one): nothing of the batch was written.
         for (const pending of batch) pending.reject(error);
@@ -156,11 +147,37 @@ export class GroupCommit {
     batch.forEach((pending, index) => pending.resolve(values[index]));
   }
 
-  #settleOneByOne(batch: readonly Pending[]): void {
+  /**
+   * Puts a batch that found the write lock taken back in front of the queue, to be tried shortly. Nothing of
+   * it was written. Writes that have waited as long as a statement would fail.
+   */
+  #retryLater(batch: readonly Pending[], error: unknown): void {
+    const now = performance.now();
+    const waiting: Pending[] = [];
+    for (const pending of batch) {
+      if (now - pending.queuedAt < this.#busyLimitMs) waiting.push(pending);
+      else pending.reject(error);
+    }
+    this.#queue = waiting.concat(this.#queue);
+    if (this.#queue.length > 0) this.#schedule(RETRY_DELAY_MS);
+  }
+
+  #settleOneByOne(batch: readonly Pending[], force: boolean): void {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      this.#oneByOne.immediate(batch, outcomes);
+      // Another process may take the lock between the rollback and this run; then the batch waits its turn
+      // again like any other.
+      if (!force) this.#noWait();
+      try {
+        this.#oneByOne.immediate(batch, outcomes);
+      } finally {
+        if (!force) this.#wait();
+      }
     } catch (error) {
+      if (isBusy(error) && !force) {
+        this.#retryLater(batch, error);
+        return;
+      }
       for (const pending of batch) pending.reject(error);
       return;
     }
