@@ -41,7 +41,7 @@ export function generateId(): string {
  * Returns an identifier that sorts after the ones made before it: the time in milliseconds as 12 hex digits,
  * then 80 random bits in base64url. Rows keyed by such ids are appended to their indexes instead of landing on
  * random pages, so a write touches the pages the writes just before it touched. Use it only where the creation
- * time may be known to whoever sees the id.
+ * time may be known to anyone who reads the id.
  */
 export function generateOrderedId(now = Date.now()): string {
   return Math.trunc(now).toString(16).padStart(12, '0') + freshRandomBytes(10).toString('base64url');
@@ -50,10 +50,10 @@ export function generateOrderedId(now = Date.now()): string {
 /** How many recent results hashRecurring keeps (a few MiB, an estimate); the set is emptied when it is full. */
 const RECENT_HASHES = 20_000;
 
-/** SHA-256 works on 64-byte blocks; HMAC pads its key to one block (RFC 2104 §2). */
+/** Block size of SHA-256 in bytes. HMAC pads its key to one block (RFC 2104 §2). */
 const BLOCK_BYTES = 64;
 
-/** Room for the purpose and the value in the one-shot path; credentials are far shorter. */
+/** Room in bytes for the purpose and the value in the one-shot path, far more than a credential needs. */
 const MESSAGE_ROOM = 1024;
 
 /**
@@ -112,7 +112,7 @@ export class KeyedHasher {
     return Buffer.from(this.#hmac(purpose, data, 'hex'), 'hex');
   }
 
-  /** HMAC-SHA-256 of purpose, a zero byte and the value, in the given encoding. */
+  /** Computes the HMAC-SHA-256 of the purpose, a zero byte and the value, in the given encoding. */
   #hmac(purpose: string, value: string | Buffer, encoding: 'hex' | 'base64url'): string {
     // UTF-8 takes at most three bytes per UTF-16 code unit, so this bound never lets a write fall short.
     const bound = 3 * purpose.length + 1 + (typeof value === 'string' ? 3 * value.length : value.length);

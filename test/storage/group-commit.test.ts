@@ -31,7 +31,7 @@ function openPair(name: string): { db: Database.Database; other: Database.Databa
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('a batch waits for a lock held elsewhere without blocking', async () => {
+test('batch waits without blocking', async () => {
   const { db, other } = openPair('waits');
   try {
     const writes = new GroupCommit(db, () => {});
@@ -59,7 +59,7 @@ test('a batch waits for a lock held elsewhere without blocking', async () => {
   }
 });
 
-test('a batch fails when the lock stays held past the limit', async () => {
+test('batch fails past the limit', async () => {
   const { db, other } = openPair('limit');
   try {
     const writes = new GroupCommit(db, () => {}, { busyLimitMs: 50, busyTimeoutMs: 5000 });
@@ -75,7 +75,7 @@ test('a batch fails when the lock stays held past the limit', async () => {
   }
 });
 
-test('each write waits its own limit for the lock', async () => {
+test('each write has its own limit', async () => {
   const { db, other } = openPair('own-limit');
   try {
     const writes = new GroupCommit(db, () => {}, { busyLimitMs: 200, busyTimeoutMs: 5000 });
@@ -96,7 +96,7 @@ test('each write waits its own limit for the lock', async () => {
   }
 });
 
-test('a failing write is rolled back alone', async () => {
+test('failing write rolls back alone', async () => {
   const { db, other } = openPair('failing');
   try {
     const writes = new GroupCommit(db, () => {});
@@ -124,7 +124,7 @@ test('a failing write is rolled back alone', async () => {
   }
 });
 
-test('the store writes of requests wait without blocking', async () => {
+test('request writes wait without blocking', async () => {
   const file = join(directory, 'store.db');
   const store = new SqliteStore(file);
   const other = new Database(file);

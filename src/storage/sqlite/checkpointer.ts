@@ -84,8 +84,8 @@ parentPort.on('message', (message) => {
     db.pragma('busy_timeout = ' + workerData.rewindWaitMs);
     try {
       const [result] = db.pragma('wal_checkpoint(RESTART)');
-      // Done: the log starts over with the next write, so the next long log gets a hold of its own again.
-      // Busy: another process kept a transaction open, and the check at four times the size takes over.
+      // When it completes, the log starts over with the next write, so the next long log gets its own hold.
+      // When another process kept a transaction open, the check at four times the size takes over.
       if (result && result.busy === 0) heldAt = 0;
     } catch (error) {
       report(error);

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 
 interface Pending {
   readonly write: () => unknown;
-  /** When the write was queued, from which it waits for the write lock at most the busy limit. */
+  /** Time the write was queued. From then on it waits for the write lock for at most the busy limit. */
   readonly queuedAt: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -114,8 +114,8 @@ export class GroupCommit {
   }
 
   /**
-   * Runs and commits every queued write now, unless writes are held. With `force` it commits them even then.
-   * It then waits for the write lock, as every other statement of the connection does.
+   * Runs and commits every queued write now, unless writes are held. With `force` it commits them even when
+   * they are held, and waits for the write lock as the other statements of the connection do.
    */
   flush(force = false): void {
     this.#scheduled = false;
@@ -125,19 +125,14 @@ export class GroupCommit {
     this.#queue = [];
     const values: unknown[] = [];
     try {
-      if (!force) this.#noWait();
-      try {
-        this.#together.immediate(batch, values);
-      } finally {
-        if (!force) this.#wait();
-      }
+      this.#immediate(force, () => this.#together.immediate(batch, values));
     } catch (error) {
       if (error instanceof WriteFailed) {
         this.#settleOneByOne(batch, force);
       } else if (isBusy(error) && !force) {
         this.#retryLater(batch, error);
       } else {
-        // The commit itself failed (a full disk, for one): nothing of the batch was written.
+        // The commit itself failed (a full disk, for one), so nothing of the batch was written.
         for (const pending of batch) pending.reject(error);
       }
       return;
@@ -145,6 +140,20 @@ export class GroupCommit {
       this.committed();
     }
     batch.forEach((pending, index) => pending.resolve(values[index]));
+  }
+
+  /** Runs an immediate transaction, taking the write lock without waiting unless `force` is set. */
+  #immediate(force: boolean, run: () => void): void {
+    if (force) {
+      run();
+      return;
+    }
+    this.#noWait();
+    try {
+      run();
+    } finally {
+      this.#wait();
+    }
   }
 
   /**
@@ -165,14 +174,9 @@ export class GroupCommit {
   #settleOneByOne(batch: readonly Pending[], force: boolean): void {
     const outcomes: { ok: boolean; value: unknown }[] = [];
     try {
-      // Another process may take the lock between the rollback and this run; then the batch waits its turn
+      // Another process may take the lock between the rollback and this run. The batch then waits its turn
       // again like any other.
-      if (!force) this.#noWait();
-      try {
-        this.#oneByOne.immediate(batch, outcomes);
-      } finally {
-        if (!force) this.#wait();
-      }
+      this.#immediate(force, () => this.#oneByOne.immediate(batch, outcomes));
     } catch (error) {
       if (isBusy(error) && !force) {
         this.#retryLater(batch, error);
