@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { KeyedHasher, PREFIX, generateOrderedId } from '../dist/crypto/secrets.js';
-import { PURPOSE } from '../dist/grants/issue.js';
+import { KeyedHasher, PREFIX, generateOrderedId, generateOrderedSecret } from '../dist/crypto/secrets.js';
+import { PURPOSE, credentialKey } from '../dist/grants/issue.js';
 
 const CODE_TTL_MS = 600_000;
 const SEEDED_SPREAD_MS = 600_000;
@@ -54,12 +54,6 @@ function hasherFor(db) {
   return new KeyedHasher(key.length >= 32 ? key : Buffer.concat([key, Buffer.alloc(32 - key.length)]));
 }
 
-/** Returns `count` fresh credentials with the server's shape: a prefix and 256 random bits in base64url. */
-function secrets(prefix, count) {
-  const random = randomBytes(32 * count);
-  return Array.from({ length: count }, (_, i) => prefix + random.subarray(32 * i, 32 * i + 32).toString('base64url'));
-}
-
 function ids(count) {
   const random = randomBytes(16 * count);
   return Array.from({ length: count }, (_, i) => random.subarray(16 * i, 16 * i + 16).toString('base64url'));
@@ -82,14 +76,16 @@ function seedCodes(db) {
     created_at, expires_at) values (?, ?, ?, 1, null, ?, ?)`);
   const redirectUri = JSON.parse(db.prepare('select redirect_uris from clients where id = ?').pluck().get(clientId))[0];
   const now = Date.now();
-  const values = secrets(PREFIX.code, count);
+  const values = [];
   db.transaction(() => {
     for (let i = 0; i < count; i += 1) {
       // One millisecond apart and in the order they are used, like grants made by consents one after another.
       const createdAt = now - count + i;
       const grantId = generateOrderedId(createdAt);
+      const value = generateOrderedSecret(PREFIX.code, createdAt);
+      values.push(value);
       grant.run(grantId, clientId, userId, scope, createdAt);
-      code.run(hasher.hash(PURPOSE.code, values[i]), grantId, redirectUri, createdAt, now + CODE_TTL_MS);
+      code.run(credentialKey(hasher, PURPOSE.code, value), grantId, redirectUri, createdAt, now + CODE_TTL_MS);
     }
   }).immediate();
   // Copy the seeded pages into the database file now. Otherwise the server's first commit of the round would
@@ -122,7 +118,6 @@ function seedTokens(db) {
     const size = Math.min(BATCH, count - start);
     const userIds = ids(size);
     const grantIds = ids(size);
-    const refreshTokens = secrets(PREFIX.refreshToken, size);
     db.transaction(() => {
       for (let i = 0; i < size; i += 1) {
         const n = start + i;
@@ -133,7 +128,8 @@ function seedTokens(db) {
         // A malformed password hash never matches, so no seeded user can sign in.
         user.run(userIds[i], email, email, `Seeded user ${n}`, 'seeded-no-password', issuedAt);
         grant.run(grantIds[i], clientId, userIds[i], scope, issuedAt, issuedAt);
-        refresh.run(hasher.hash(PURPOSE.refreshToken, refreshTokens[i]), grantIds[i], issuedAt);
+        const token = generateOrderedSecret(PREFIX.refreshToken, issuedAt);
+        refresh.run(credentialKey(hasher, PURPOSE.refreshToken, token), grantIds[i], issuedAt);
       }
     })();
   }

@@ -37,6 +37,17 @@ export function generateId(): string {
   return freshRandomBytes(16).toString('base64url');
 }
 
+/** Digits of the time that ordered ids and credentials start with: milliseconds since the epoch in hex. */
+const TIME_DIGITS = 12;
+
+/** Length of the random part of a credential: 256 bits in base64url. */
+const SECRET_CHARACTERS = 43;
+
+/** Writes a time in milliseconds as the fixed-width hex that ordered ids and credentials start with. */
+export function timePrefix(now: number): string {
+  return Math.trunc(now).toString(16).padStart(TIME_DIGITS, '0');
+}
+
 /**
  * Returns an identifier that sorts after the ones made before it: the time in milliseconds as 12 hex digits,
  * then 80 random bits in base64url. Rows keyed by such ids are appended to their indexes instead of landing on
@@ -44,7 +55,33 @@ export function generateId(): string {
  * time may be known to anyone who reads the id.
  */
 export function generateOrderedId(now = Date.now()): string {
-  return Math.trunc(now).toString(16).padStart(12, '0') + freshRandomBytes(10).toString('base64url');
+  return timePrefix(now) + freshRandomBytes(10).toString('base64url');
+}
+
+/**
+ * Returns a credential that carries its creation time in clear: the four-character prefix, the time as 12 hex
+ * digits, then 256 random bits in base64url. The time lets its stored hash be keyed in creation order (see
+ * credentialKey in grants/issue.ts). Use it only where anyone who has the credential may learn the time.
+ */
+export function generateOrderedSecret(prefix: string, now: number): string {
+  return prefix + timePrefix(now) + freshRandomBytes(32).toString('base64url');
+}
+
+/**
+ * Returns the time digits of a credential shaped as generateOrderedSecret makes them, or undefined for any
+ * other string, such as a credential issued without the time. Only the shape is checked: whether the
+ * credential exists is for its keyed hash to tell.
+ */
+export function orderedTimeOf(credential: string): string | undefined {
+  // Every prefix of PREFIX is three letters and an underscore.
+  const start = 4;
+  if (credential.length !== start + TIME_DIGITS + SECRET_CHARACTERS || credential.charCodeAt(start - 1) !== 0x5f) return undefined;
+  for (let index = start; index < start + TIME_DIGITS; index++) {
+    const code = credential.charCodeAt(index);
+    // 0-9 and a-f, as timePrefix writes them.
+    if (!((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66))) return undefined;
+  }
+  return credential.slice(start, start + TIME_DIGITS);
 }
 
 /** How many recent results hashRecurring keeps (a few MiB, an estimate); the set is emptied when it is full. */

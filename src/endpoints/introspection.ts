@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Context } from '../context.js';
 import { checkAccessToken } from '../grants/access-token.js';
-import { PURPOSE } from '../grants/issue.js';
+import { PURPOSE, credentialKey } from '../grants/issue.js';
 import { required } from '../oauth/parameters.js';
 import { INTROSPECTION_SCHEMA } from './schemas.js';
 import { tokenKinds, requireClient } from './revocation.js';
@@ -47,7 +47,7 @@ export function introspectionRoute(app: FastifyInstance, context: Context): void
             token_type: 'Bearer', exp: seconds(claims.expiresAt), iat: seconds(claims.issuedAt), iss: config.issuer,
           };
         } else {
-          const found = await store.grants.findRefreshToken(hasher.hash(PURPOSE.refreshToken, token));
+          const found = await store.grants.findRefreshToken(credentialKey(hasher, PURPOSE.refreshToken, token));
           if (!found || found.grantRevokedAt !== null || found.rotatedAt !== null || found.clientId !== client.id) continue;
           const user = await store.users.findById(found.userId);
           if (!user) continue;

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
 import { checkAccessToken } from '../grants/access-token.js';
-import { PURPOSE } from '../grants/issue.js';
+import { PURPOSE, credentialKey } from '../grants/issue.js';
 import { invalidClient, type PresentedCredentials } from '../oauth/client-auth.js';
 import { invalidRequest } from '../oauth/errors.js';
 import { required } from '../oauth/parameters.js';
@@ -40,7 +40,7 @@ export function revocationRoute(app: FastifyInstance, context: Context): void {
             await store.grants.revokeAccessToken(hasher.hash(PURPOSE.accessToken, token), found.grantId, checked.claims.expiresAt);
           }
         } else {
-          found = await store.grants.findRefreshToken(hasher.hash(PURPOSE.refreshToken, token));
+          found = await store.grants.findRefreshToken(credentialKey(hasher, PURPOSE.refreshToken, token));
           if (found && found.clientId === client.id) await store.grants.revoke(found.grantId, now());
         }
         if (!found) continue;

@@ -1,10 +1,10 @@
-import { PREFIX, generateSecret } from '../crypto/secrets.js';
+import { PREFIX, generateOrderedSecret } from '../crypto/secrets.js';
 import type { Context } from '../context.js';
 import type { PresentedCredentials } from '../oauth/client-auth.js';
 import { OAuthError, invalidGrant, invalidRequest } from '../oauth/errors.js';
 import { required, type Parameters } from '../oauth/parameters.js';
 import { isWellFormedVerifier, verifierMatches } from '../oauth/pkce.js';
-import { PURPOSE, newAccessToken, tokenResponse, type Issued } from './issue.js';
+import { PURPOSE, credentialKey, newAccessToken, tokenResponse, type Issued } from './issue.js';
 
 /**
  * The authorization_code grant (RFC 6749 §4.1.3). The client must authenticate; the code must be its own,
@@ -25,7 +25,7 @@ export async function exchangeCode(
   const code = required(parameters, 'code');
   const client = await context.clients.authenticate(credentials, address);
   const { store, hasher, now } = context;
-  const codeHash = hasher.hash(PURPOSE.code, code);
+  const codeHash = credentialKey(hasher, PURPOSE.code, code);
   const record = await store.grants.findCode(codeHash);
 
   if (!record) {
@@ -62,8 +62,8 @@ export async function exchangeCode(
 
   const issuedAt = now();
   const access = newAccessToken(context, record.grantId, record.scope, issuedAt);
-  const refresh = generateSecret(PREFIX.refreshToken);
-  const refreshRow = { hash: hasher.hash(PURPOSE.refreshToken, refresh), grantId: record.grantId, createdAt: issuedAt };
+  const refresh = generateOrderedSecret(PREFIX.refreshToken, issuedAt);
+  const refreshRow = { hash: credentialKey(hasher, PURPOSE.refreshToken, refresh), grantId: record.grantId, createdAt: issuedAt };
   if (!(await store.grants.redeemCode(codeHash, issuedAt, refreshRow))) {
     // Another request redeemed the code first, or it expired or was revoked meanwhile.
     const latest = await store.grants.findCode(codeHash);

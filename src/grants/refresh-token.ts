@@ -1,18 +1,24 @@
 import type { Context } from '../context.js';
-import { PREFIX } from '../crypto/secrets.js';
+import { PREFIX, timePrefix } from '../crypto/secrets.js';
 import type { PresentedCredentials } from '../oauth/client-auth.js';
 import { OAuthError, invalidGrant } from '../oauth/errors.js';
 import { printable, required, type Parameters } from '../oauth/parameters.js';
 import { formatScope, parseScope, scopesOutside } from '../oauth/scopes.js';
 import type { RefreshTokenRecord } from '../storage/types.js';
-import { PURPOSE, newAccessToken, tokenResponse, type Issued } from './issue.js';
+import { PURPOSE, credentialKey, newAccessToken, tokenResponse, type Issued } from './issue.js';
 
 /**
- * Derives the refresh token that replaces `token` on rotation. Deriving it with the server key, instead of
- * drawing it at random, lets a retired token presented again within the grace window return the same
- * successor without any token being stored in clear.
+ * Derives the refresh token that replaces `token` when it is retired at `retiredAt`. Deriving it with the
+ * server key, instead of drawing it at random, lets a retired token presented again within the grace window
+ * return the same successor without any token being stored in clear. Like a new refresh token, it starts with
+ * its creation time, the retirement time stored with the retired token.
  */
-function successorOf(context: Context, token: string): string {
+function successorOf(context: Context, token: string, retiredAt: number): string {
+  return PREFIX.refreshToken + timePrefix(retiredAt) + context.hasher.hash('refresh-successor', token);
+}
+
+/** Derives the successor as rotations did before refresh tokens carried their creation time. */
+function successorWithoutTime(context: Context, token: string): string {
   return PREFIX.refreshToken + context.hasher.hash('refresh-successor', token);
 }
 
@@ -32,7 +38,7 @@ export async function refreshAccessToken(
   const claimedClientId = client?.id ?? parameters.client_id;
 
   const { store, hasher, now, config } = context;
-  const hash = hasher.hashRecurring(PURPOSE.refreshToken, refreshToken);
+  const hash = credentialKey(hasher, PURPOSE.refreshToken, refreshToken, true);
   const record = await store.grants.findRefreshToken(hash);
   if (!record) await context.limits.failOrThrow('unknownToken', [`address:${address}`]);
   if (!record || record.grantRevokedAt !== null) throw invalidGrant('The refresh token is invalid or has been revoked.');
@@ -56,10 +62,12 @@ export async function refreshAccessToken(
     return result(refreshToken, false);
   }
 
-  const successor = successorOf(context, refreshToken);
   if (record.rotatedAt === null) {
-    const successorRow = { hash: hasher.hash(PURPOSE.refreshToken, successor), grantId: record.grantId, createdAt: now() };
-    if (await store.grants.rotateRefreshToken(hash, now(), successorRow)) {
+    // The successor's creation time and the retirement time are one, so that a retry can derive it again.
+    const retiredAt = now();
+    const successor = successorOf(context, refreshToken, retiredAt);
+    const successorRow = { hash: credentialKey(hasher, PURPOSE.refreshToken, successor), grantId: record.grantId, createdAt: retiredAt };
+    if (await store.grants.rotateRefreshToken(hash, retiredAt, successorRow)) {
       context.uses.record(record.grantId);
       return result(successor, true);
     }
@@ -71,7 +79,10 @@ export async function refreshAccessToken(
   const retired = current.rotatedAt;
   if (retired !== null && now() - retired <= config.refreshTokenGrace * 1000) {
     // Within the grace window a retry or a parallel request gets the same successor, not an error.
-    return result(successor, true);
+    const successor = successorOf(context, refreshToken, retired);
+    if (await store.grants.findRefreshToken(credentialKey(hasher, PURPOSE.refreshToken, successor))) return result(successor, true);
+    // A token retired by a version that derived successors without the time.
+    return result(successorWithoutTime(context, refreshToken), true);
   }
   // RFC 9700 §4.14.2: a retired refresh token used again means it may be stolen, so the whole grant dies.
   await store.grants.revoke(record.grantId, now());

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import { PREFIX, generateOrderedId, generateSecret } from '../crypto/secrets.js';
-import { PURPOSE } from '../grants/issue.js';
+import { PREFIX, generateOrderedId, generateOrderedSecret } from '../crypto/secrets.js';
+import { PURPOSE, credentialKey } from '../grants/issue.js';
 import type { User } from '../storage/types.js';
 import type { Pending } from './pending-request.js';
 import { withQuery } from './redirect-uri.js';
@@ -14,13 +14,13 @@ export function redirectToClient(reply: FastifyReply, pending: Pending, paramete
 
 /** Creates the grant and its authorization code. Returns the grant id and the code to hand to the client. */
 async function issueCode(context: Context, pending: Pending, userId: string): Promise<{ grantId: string; code: string }> {
-  const code = generateSecret(PREFIX.code);
   const now = context.now();
+  const code = generateOrderedSecret(PREFIX.code, now);
   const grantId = generateOrderedId(now);
   await context.store.grants.createWithCode(
     { id: grantId, clientId: pending.client.id, userId, scope: pending.request.scope, createdAt: now },
     {
-      hash: context.hasher.hash(PURPOSE.code, code),
+      hash: credentialKey(context.hasher, PURPOSE.code, code),
       grantId,
       redirectUri: pending.request.redirectUri,
       redirectUriGiven: pending.request.redirectUriGiven,

@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Context } from '../../src/context.js';
-import { PREFIX, generateId, generateSecret, hashPassword } from '../../src/crypto/secrets.js';
-import { PURPOSE } from '../../src/grants/issue.js';
+import { PREFIX, generateId, generateOrderedId, generateOrderedSecret, generateSecret, hashPassword } from '../../src/crypto/secrets.js';
+import { PURPOSE, credentialKey } from '../../src/grants/issue.js';
 import { CLIENT_SECRET_PURPOSE } from '../../src/oauth/client-auth.js';
 import { ALL_SCOPES } from '../../src/oauth/scopes.js';
 import { closeContext, createContext } from '../../src/server.js';
@@ -119,19 +119,22 @@ export async function createAccount(context: Context, overrides: Partial<Client>
   return { userId, email, password, client, clientSecret, redirectUri };
 }
 
-/** Issues an authorization code straight in the store, as a completed consent would. */
+/**
+ * Issues an authorization code straight in the store, as a completed consent would. With `withoutTime` the
+ * code has the shape codes had before they carried their creation time, and is stored under its hash alone.
+ */
 export async function issueCode(
   context: Context,
   account: TestAccount,
-  options: { scope?: string; codeChallenge?: string | null; redirectUriGiven?: boolean } = {},
+  options: { scope?: string; codeChallenge?: string | null; redirectUriGiven?: boolean; withoutTime?: boolean } = {},
 ): Promise<string> {
-  const code = generateSecret(PREFIX.code);
-  const grantId = generateId();
   const now = context.now();
+  const code = options.withoutTime ? generateSecret(PREFIX.code) : generateOrderedSecret(PREFIX.code, now);
+  const grantId = options.withoutTime ? generateId() : generateOrderedId(now);
   await context.store.grants.createWithCode(
     { id: grantId, clientId: account.client.id, userId: account.userId, scope: options.scope ?? ALL_SCOPES.join(' '), createdAt: now },
     {
-      hash: context.hasher.hash(PURPOSE.code, code),
+      hash: credentialKey(context.hasher, PURPOSE.code, code),
       grantId,
       redirectUri: account.redirectUri,
       redirectUriGiven: options.redirectUriGiven ?? true,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { PURPOSE } from '../../src/grants/issue.js';
+import { PURPOSE, credentialKey } from '../../src/grants/issue.js';
 import { SCOPES } from '../../src/oauth/scopes.js';
 import { createAccount, harness, type Harness } from '../helpers/fixtures.js';
 import { DATABASES, skipReason } from '../helpers/databases.js';
@@ -49,7 +49,7 @@ for (const database of DATABASES) {
         assert.equal(response.statusCode, 302, response.body);
         const location = new URL(String(response.headers.location));
         assert.ok(location.href.startsWith(account.redirectUri));
-        assert.match(location.searchParams.get('code') ?? '', /^cod_[A-Za-z0-9_-]{43}$/);
+        assert.match(location.searchParams.get('code') ?? '', /^cod_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
         assert.equal(location.searchParams.get('state'), 'a b&c=d/é?');
         assert.equal(location.searchParams.has('error'), false);
       });
@@ -60,7 +60,7 @@ for (const database of DATABASES) {
         const { form } = await signInToConsent(browser, account, { scope: 'profile', code_challenge: CHALLENGE, code_challenge_method: 'S256' });
         const response = await browser.post(CONSENT, { ...form.hidden, decision: 'allow' });
         const code = new URL(String(response.headers.location)).searchParams.get('code') ?? '';
-        const record = await h.context.store.grants.findCode(h.context.hasher.hash(PURPOSE.code, code));
+        const record = await h.context.store.grants.findCode(credentialKey(h.context.hasher, PURPOSE.code, code));
         assert.ok(record);
         assert.equal(record.clientId, account.client.id);
         assert.equal(record.userId, account.userId);
@@ -93,7 +93,7 @@ for (const database of DATABASES) {
         const form = formOf((await browser.get(String(signedIn.headers.location))).body, CONSENT);
         const response = await browser.post(CONSENT, { ...form.hidden, decision: 'allow' });
         const code = new URL(String(response.headers.location)).searchParams.get('code') ?? '';
-        const record = await h.context.store.grants.findCode(h.context.hasher.hash(PURPOSE.code, code));
+        const record = await h.context.store.grants.findCode(credentialKey(h.context.hasher, PURPOSE.code, code));
         assert.equal(record?.redirectUriGiven, false);
         assert.equal(record?.redirectUri, account.redirectUri);
       });

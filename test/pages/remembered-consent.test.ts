@@ -40,7 +40,7 @@ for (const database of DATABASES) {
         assert.ok(location.href.startsWith(account.redirectUri), location.href);
         assert.equal(location.searchParams.get('state'), 'second try');
         const code = location.searchParams.get('code') ?? '';
-        assert.match(code, /^cod_[A-Za-z0-9_-]{43}$/);
+        assert.match(code, /^cod_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
 
         const token = await exchangeCode(h.app, account, code);
         assert.equal(token.statusCode, 200, token.body);

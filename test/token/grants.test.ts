@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { hashPassword } from '../../src/crypto/secrets.js';
+import { PURPOSE } from '../../src/grants/issue.js';
 import { basicAuth, createAccount, harness, issueCode, type Harness, type TestAccount } from '../helpers/fixtures.js';
 import { DATABASES, skipReason } from '../helpers/databases.js';
 
@@ -33,7 +34,7 @@ for (const database of DATABASES) {
         assert.equal(response.headers['cache-control'], 'no-store');
         const body = response.json();
         assert.match(body.access_token, /^atk_[A-Za-z0-9_-]{60,}$/);
-        assert.match(body.refresh_token, /^rtk_[A-Za-z0-9_-]{43}$/);
+        assert.match(body.refresh_token, /^rtk_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
         assert.equal(body.expires_in, 3600);
         assert.equal(body.token_type, 'Bearer');
         assert.equal(typeof body.scope, 'string');
@@ -112,6 +113,34 @@ for (const database of DATABASES) {
         assert.equal((await me(first.access_token)).statusCode, 401);
         const refresh = await token(form({ grant_type: 'refresh_token', refresh_token: first.refresh_token }));
         assert.equal(refresh.json().error, 'invalid_grant');
+      });
+
+      test('codes and refresh tokens carry their creation time', async () => {
+        const account = await createAccount(h.context);
+        const issued = (await exchange(account, await issueCode(h.context, account))).json();
+        assert.match(issued.refresh_token, /^rtk_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+        assert.equal(parseInt(issued.refresh_token.slice(4, 16), 16), h.clock.now());
+      });
+
+      test('old-shape code and refresh token work', async () => {
+        const account = await createAccount(h.context);
+        const code = await issueCode(h.context, account, { withoutTime: true });
+        assert.match(code, /^cod_[A-Za-z0-9_-]{43}$/);
+        const issued = (await exchange(account, code)).json();
+        assert.equal((await me(issued.access_token)).statusCode, 200);
+        // A refresh token stored under its hash alone, as one issued before the time was added.
+        const older = await issueCode(h.context, account, { withoutTime: true });
+        const olderKey = h.context.hasher.hash(PURPOSE.code, older);
+        const record = await h.context.store.grants.findCode(olderKey);
+        assert.ok(record);
+        const legacy = `rtk_${randomBytes(32).toString('base64url')}`;
+        const now = h.clock.now();
+        assert.ok(await h.context.store.grants.redeemCode(olderKey, now,
+          { hash: h.context.hasher.hash(PURPOSE.refreshToken, legacy), grantId: record.grantId, createdAt: now }));
+        const refreshed = await token(form({ grant_type: 'refresh_token', refresh_token: legacy }));
+        assert.equal(refreshed.statusCode, 200, refreshed.body);
+        assert.equal(refreshed.json().refresh_token, legacy);
+        assert.equal((await exchange(account, code)).json().error, 'invalid_grant');
       });
 
       test('concurrent exchanges of one code: exactly one wins', async () => {

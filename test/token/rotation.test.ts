@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { PURPOSE } from '../../src/grants/issue.js';
 import { createAccount, harness, issueCode, type Harness, type TestAccount } from '../helpers/fixtures.js';
 import { DATABASES, skipReason } from '../helpers/databases.js';
 
@@ -50,6 +52,28 @@ for (const database of DATABASES) {
         assert.equal(again.statusCode, 200, again.body);
         assert.equal(again.json().refresh_token, second.refresh_token);
         assert.equal((await me(h, again.json().access_token)).statusCode, 200);
+      });
+
+      test('old-shape successor within grace window', async () => {
+        const account = await createAccount(h.context);
+        const { store, hasher } = h.context;
+        const code = await issueCode(h.context, account, { withoutTime: true });
+        const record = await store.grants.findCode(hasher.hash(PURPOSE.code, code));
+        assert.ok(record);
+        // Stored as the earlier version stored them: hashes alone, and a successor derived without the time.
+        const token = `rtk_${randomBytes(32).toString('base64url')}`;
+        const successor = `rtk_${hasher.hash('refresh-successor', token)}`;
+        const now = h.clock.now();
+        const row = (value: string) => ({ hash: hasher.hash(PURPOSE.refreshToken, value), grantId: record.grantId, createdAt: now });
+        assert.ok(await store.grants.redeemCode(hasher.hash(PURPOSE.code, code), now, row(token)));
+        assert.ok(await store.grants.rotateRefreshToken(hasher.hash(PURPOSE.refreshToken, token), now, row(successor)));
+        h.clock.advance(30);
+        const again = await refresh(h, token);
+        assert.equal(again.statusCode, 200, again.body);
+        assert.equal(again.json().refresh_token, successor);
+        const next = await refresh(h, successor);
+        assert.equal(next.statusCode, 200, next.body);
+        assert.match(next.json().refresh_token, /^rtk_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
       });
 
       test('retired token after the grace window revokes the grant', async () => {
