@@ -81,16 +81,23 @@ export function decodeAccessToken(hasher: KeyedHasher, token: string): AccessTok
   return { grantId, issuedAt, expiresAt, scope };
 }
 
+/** An access token whose MAC this process verified, with the keyed hash that revocations list it under. */
+interface VerifiedToken {
+  readonly claims: AccessTokenClaims;
+  readonly revocationKey: string;
+}
+
 /** Tokens whose MAC this process verified, by a plain SHA-256 of the token, for each server key. */
-const verified = new WeakMap<KeyedHasher, Map<string, AccessTokenClaims>>();
+const verified = new WeakMap<KeyedHasher, Map<string, VerifiedToken>>();
 const VERIFIED_TOKENS = 20_000;
 
 /**
  * Opens an access token like decodeAccessToken, remembering the tokens it verified: a client presents the
  * same token on every call until it expires. A SHA-256 digest of the token costs about a fifth of its MAC, and
- * no two inputs with one SHA-256 digest are known.
+ * no two inputs with one SHA-256 digest are known. The keyed hash for the revocation list is kept with it, so
+ * that a token presented again costs one digest.
  */
-export function openAccessToken(hasher: KeyedHasher, token: string): AccessTokenClaims | undefined {
+function verifyAccessToken(hasher: KeyedHasher, token: string): VerifiedToken | undefined {
   let tokens = verified.get(hasher);
   if (tokens === undefined) {
     tokens = new Map();
@@ -102,8 +109,14 @@ export function openAccessToken(hasher: KeyedHasher, token: string): AccessToken
   const claims = decodeAccessToken(hasher, token);
   if (claims === undefined) return undefined;
   if (tokens.size >= VERIFIED_TOKENS) tokens.clear();
-  tokens.set(digest, Object.freeze(claims));
-  return claims;
+  const entry = Object.freeze({ claims: Object.freeze(claims), revocationKey: hasher.hash(PURPOSE.accessToken, token) });
+  tokens.set(digest, entry);
+  return entry;
+}
+
+/** Opens an access token like decodeAccessToken, remembering the tokens it verified (see verifyAccessToken). */
+export function openAccessToken(hasher: KeyedHasher, token: string): AccessTokenClaims | undefined {
+  return verifyAccessToken(hasher, token)?.claims;
 }
 
 /** The state of a presented access token: never issued (or forged), expired, revoked, or active with its grant. */
@@ -114,10 +127,11 @@ export type AccessTokenState =
 
 /** Checks a presented access token: the MAC and expiry in memory, then its grant and revocation in one query. */
 export async function checkAccessToken(context: Context, token: string): Promise<AccessTokenState> {
-  const claims = openAccessToken(context.hasher, token);
-  if (!claims) return { state: 'unknown' };
+  const opened = verifyAccessToken(context.hasher, token);
+  if (!opened) return { state: 'unknown' };
+  const { claims } = opened;
   if (claims.expiresAt <= context.now()) return { state: 'expired', claims, grant: undefined };
-  const grant = await context.store.grants.findGrantAccess(claims.grantId, context.hasher.hashRecurring(PURPOSE.accessToken, token));
+  const grant = await context.store.grants.findGrantAccess(claims.grantId, opened.revocationKey);
   if (!grant || grant.revokedAt !== null || grant.tokenRevoked) return { state: 'revoked', claims, grant };
   return { state: 'active', claims, grant };
 }
