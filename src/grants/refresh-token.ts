@@ -79,10 +79,11 @@ export async function refreshAccessToken(
   const retired = current.rotatedAt;
   if (retired !== null && now() - retired <= config.refreshTokenGrace * 1000) {
     // Within the grace window a retry or a parallel request gets the same successor, not an error.
-    const successor = successorOf(context, refreshToken, retired);
-    if (await store.grants.findRefreshToken(credentialKey(hasher, PURPOSE.refreshToken, successor))) return result(successor, true);
-    // A token retired by a version that derived successors without the time.
-    return result(successorWithoutTime(context, refreshToken), true);
+    // A token retired by a version that derived successors without the time has the other successor.
+    for (const successor of [successorOf(context, refreshToken, retired), successorWithoutTime(context, refreshToken)]) {
+      if (await store.grants.findRefreshToken(credentialKey(hasher, PURPOSE.refreshToken, successor))) return result(successor, true);
+    }
+    throw invalidGrant('The refresh token is invalid or has been revoked.');
   }
   // RFC 9700 §4.14.2: a retired refresh token used again means it may be stolen, so the whole grant dies.
   await store.grants.revoke(record.grantId, now());

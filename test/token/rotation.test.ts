@@ -76,6 +76,24 @@ for (const database of DATABASES) {
         assert.match(next.json().refresh_token, /^rtk_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
       });
 
+      test('retired token without a stored successor', async () => {
+        const account = await createAccount(h.context);
+        const { store, hasher } = h.context;
+        const code = await issueCode(h.context, account, { withoutTime: true });
+        const record = await store.grants.findCode(hasher.hash(PURPOSE.code, code));
+        assert.ok(record);
+        const token = `rtk_${randomBytes(32).toString('base64url')}`;
+        const now = h.clock.now();
+        const row = (value: string) => ({ hash: hasher.hash(PURPOSE.refreshToken, value), grantId: record.grantId, createdAt: now });
+        assert.ok(await store.grants.redeemCode(hasher.hash(PURPOSE.code, code), now, row(token)));
+        // Retired with a successor that neither shape of derived successor matches.
+        assert.ok(await store.grants.rotateRefreshToken(hasher.hash(PURPOSE.refreshToken, token), now, row(`rtk_${randomBytes(32).toString('base64url')}`)));
+        h.clock.advance(30);
+        const again = await refresh(h, token);
+        assert.equal(again.statusCode, 400, again.body);
+        assert.equal(again.json().error, 'invalid_grant');
+      });
+
       test('retired token after the grace window revokes the grant', async () => {
         const account = await createAccount(h.context);
         const first = await connect(h, account);
