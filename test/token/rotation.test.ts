@@ -54,40 +54,40 @@ for (const database of DATABASES) {
         assert.equal((await me(h, again.json().access_token)).statusCode, 200);
       });
 
-      test('old-shape successor within grace window', async () => {
+      /**
+       * Stores a refresh token as the version before ordered credentials did, under its hash alone, and
+       * retires it in favour of `successorOf(token)`, also stored under its hash alone.
+       */
+      async function retireOldShapeToken(successorOf: (token: string) => string): Promise<string> {
         const account = await createAccount(h.context);
         const { store, hasher } = h.context;
         const code = await issueCode(h.context, account, { withoutTime: true });
         const record = await store.grants.findCode(hasher.hash(PURPOSE.code, code));
         assert.ok(record);
-        // Stored as the earlier version stored them: hashes alone, and a successor derived without the time.
         const token = `rtk_${randomBytes(32).toString('base64url')}`;
-        const successor = `rtk_${hasher.hash('refresh-successor', token)}`;
         const now = h.clock.now();
         const row = (value: string) => ({ hash: hasher.hash(PURPOSE.refreshToken, value), grantId: record.grantId, createdAt: now });
         assert.ok(await store.grants.redeemCode(hasher.hash(PURPOSE.code, code), now, row(token)));
-        assert.ok(await store.grants.rotateRefreshToken(hasher.hash(PURPOSE.refreshToken, token), now, row(successor)));
+        assert.ok(await store.grants.rotateRefreshToken(hasher.hash(PURPOSE.refreshToken, token), now, row(successorOf(token))));
+        return token;
+      }
+
+      test('old-shape successor within grace window', async () => {
+        // The successor the earlier version derived: without the time.
+        const successorOf = (token: string) => `rtk_${h.context.hasher.hash('refresh-successor', token)}`;
+        const token = await retireOldShapeToken(successorOf);
         h.clock.advance(30);
         const again = await refresh(h, token);
         assert.equal(again.statusCode, 200, again.body);
-        assert.equal(again.json().refresh_token, successor);
-        const next = await refresh(h, successor);
+        assert.equal(again.json().refresh_token, successorOf(token));
+        const next = await refresh(h, successorOf(token));
         assert.equal(next.statusCode, 200, next.body);
         assert.match(next.json().refresh_token, /^rtk_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
       });
 
       test('retired token without a stored successor', async () => {
-        const account = await createAccount(h.context);
-        const { store, hasher } = h.context;
-        const code = await issueCode(h.context, account, { withoutTime: true });
-        const record = await store.grants.findCode(hasher.hash(PURPOSE.code, code));
-        assert.ok(record);
-        const token = `rtk_${randomBytes(32).toString('base64url')}`;
-        const now = h.clock.now();
-        const row = (value: string) => ({ hash: hasher.hash(PURPOSE.refreshToken, value), grantId: record.grantId, createdAt: now });
-        assert.ok(await store.grants.redeemCode(hasher.hash(PURPOSE.code, code), now, row(token)));
-        // Retired with a successor that neither shape of derived successor matches.
-        assert.ok(await store.grants.rotateRefreshToken(hasher.hash(PURPOSE.refreshToken, token), now, row(`rtk_${randomBytes(32).toString('base64url')}`)));
+        // A successor that neither shape of derived successor matches.
+        const token = await retireOldShapeToken(() => `rtk_${randomBytes(32).toString('base64url')}`);
         h.clock.advance(30);
         const again = await refresh(h, token);
         assert.equal(again.statusCode, 400, again.body);
