@@ -124,7 +124,7 @@ async function runWorker(config: Config): Promise<FastifyInstance> {
   }
   if (!cluster.isWorker || cluster.worker?.id === 1) {
     if ((await context.store.clients.count()) === 0) {
-      app.log.info('No OAuth client exists yet. Create a user with "printf \'correct horse battery staple\\n\' | npx kiwiform users create --email you@example.com --password-stdin" (the password is read from stdin) and a client with "npx kiwiform clients create --name Zapier --redirect-uri http://localhost:8080/callback", then follow the walkthrough in the README, which uses that redirect URI. For Zapier itself, use the redirect URI its OAuth settings show.');
+      app.log.info('No OAuth client exists yet. Create a user with `printf \'%s\\n\' "$PASSWORD" | npx kiwiform users create --email you@example.com --password-stdin` (the password is read from stdin) and a client with `npx kiwiform clients create --name Zapier --redirect-uri http://localhost:8080/callback`, then follow the walkthrough in the README, which uses that redirect URI. For Zapier itself, use the redirect URI its OAuth settings show.');
     }
   }
   schedulePurge(app, context);
