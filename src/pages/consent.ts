@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import { parseScope } from '../oauth/scopes.js';
-import { grantAuthorization, redirectToClient } from './authorization-response.js';
+import { grantAuthorization, requestAlreadyUsed, redirectToClient } from './authorization-response.js';
 import { findSignedIn, requireCsrf } from './browser-session.js';
 import { PageError } from './errors.js';
 import { readForm, readQuery } from './forms.js';
@@ -23,20 +22,17 @@ async function decide(context: Context, request: FastifyRequest, reply: FastifyR
   const pending = await findPending(context, fields.request);
 
   // One request yields one decision: of two submissions, only the one that deletes the request goes on.
-  if (!(await context.store.requests.consume(pending.request.id))) {
-    throw new PageError(400, 'This request was already answered', 'A choice for this request has already been made. Go back to the app to see the result.');
-  }
-
   if (decision === 'deny') {
+    if (!(await context.store.requests.consume(pending.request.id))) throw requestAlreadyUsed();
     request.log.info({ client_id: pending.client.id, user_id: signedIn.user.id }, 'authorization denied');
     context.audit.record({ event: 'consent.denied', outcome: 'success', userId: signedIn.user.id, clientId: pending.client.id, address: request.ip });
     return redirectToClient(reply, pending, { error: 'access_denied', error_description: 'The user denied access.' });
   }
 
-  // Remembered so that the next request for these scopes, from a browser that is already signed in, skips
-  // this page. Revoking the connection on the connected-apps page forgets it.
-  await context.store.consents.remember(signedIn.user.id, pending.client.id, parseScope(pending.request.scope), context.now());
-  return grantAuthorization(context, request, reply, pending, signedIn.user, `scope: ${pending.request.scope}`);
+  // The request is used up, the consent remembered and the code created in one transaction. The consent lets
+  // the next request for these scopes, from a browser that is already signed in, skip this page. Revoking
+  // the connection on the connected-apps page deletes it.
+  return grantAuthorization(context, request, reply, pending, signedIn.user, `scope: ${pending.request.scope}`, true);
 }
 
 /** Registers the consent page of a pending request (the sign-in form when signed out) and its decision route. */

@@ -188,6 +188,13 @@ export interface Connection {
 export interface GrantStore {
   /** Inserts a grant and its first authorization code in one transaction. */
   createWithCode(grant: Grant, code: NewCode): Promise<void>;
+  /**
+   * Records the user's consent to a stored authorization request, in one transaction: deletes the request, adds
+   * `scopes` to the consent the user has given the grant's client, and inserts the grant and its first code.
+   * Returns false, writing nothing, when the request was already gone, so that of two submissions of one
+   * consent form exactly one creates a code, and no failure leaves a request used up without its code.
+   */
+  createFromConsent(requestId: string, scopes: readonly string[], grant: Grant, code: NewCode): Promise<boolean>;
   findCode(hash: string): Promise<CodeRecord | undefined>;
   /**
    * Marks a code as used and inserts the refresh token issued for it, in one transaction. Returns false,

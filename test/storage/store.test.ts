@@ -5,7 +5,8 @@ import pg from 'pg';
 import { isTemporaryStorageFailure } from '../../src/http/error-mapping.js';
 import { openStore } from '../../src/storage/open-store.js';
 import {
-  DuplicateError, type AuditEvent, type Client, type NewRefreshToken, type Store,
+  DuplicateError, type AuditEvent, type AuthorizationRequest, type Client, type Grant, type NewCode, type NewRefreshToken,
+  type Store,
 } from '../../src/storage/types.js';
 import { DATABASES, createTestDatabase, skipReason, type DatabaseKind, type TestDatabase } from '../helpers/databases.js';
 
@@ -27,6 +28,23 @@ interface RedeemedGrant {
 const accessHash = (): string => `access-${randomUUID()}`;
 
 const refreshRow = (grantId: string, createdAt: number): NewRefreshToken => ({ hash: `refresh-${randomUUID()}`, grantId, createdAt });
+
+/** A pending authorization request of a client for the forms:read scope. */
+const requestRow = (clientId: string): AuthorizationRequest => ({
+  id: randomUUID(), clientId, redirectUri: 'https://app.example.test/callback', redirectUriGiven: true,
+  state: null, scope: 'forms:read', codeChallenge: null, createdAt: NOW, expiresAt: NOW + 600_000,
+});
+
+/** A grant for the forms:read scope with a fresh id, and its first code. */
+function grantWithCode(account: Account, id = `grant-${randomUUID()}`): { grant: Grant; code: NewCode } {
+  return {
+    grant: { id, clientId: account.clientId, userId: account.userId, scope: 'forms:read', createdAt: NOW },
+    code: {
+      hash: `code-${randomUUID()}`, grantId: id, redirectUri: 'https://app.example.test/callback', redirectUriGiven: true,
+      codeChallenge: null, createdAt: NOW, expiresAt: NOW + 600_000,
+    },
+  };
+}
 
 function clientRow(overrides: Partial<Client> = {}): Client {
   const id = `client-${randomUUID()}`;
@@ -259,6 +277,33 @@ for (const kind of DATABASES) {
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal(await store.requests.find(request.id, NOW), undefined);
       assert.equal(await store.requests.consume(request.id), false);
+    });
+
+    test('consent uses a request once', async () => {
+      const account = await createAccount(store);
+      const request = requestRow(account.clientId);
+      await store.requests.create(request);
+      await store.consents.remember(account.userId, account.clientId, ['profile'], NOW);
+      const attempts = Array.from({ length: 10 }, () => grantWithCode(account));
+      const results = await Promise.all(attempts.map((a) => store.grants.createFromConsent(request.id, ['forms:read'], a.grant, a.code)));
+      assert.equal(results.filter(Boolean).length, 1);
+      for (const [index, attempt] of attempts.entries()) {
+        assert.equal((await store.grants.findCode(attempt.code.hash)) !== undefined, results[index], `attempt ${index}`);
+      }
+      assert.equal(await store.requests.find(request.id, NOW), undefined);
+      assert.deepEqual(await store.consents.find(account.userId, account.clientId), ['forms:read', 'profile']);
+    });
+
+    test('failed consent keeps its request', async () => {
+      const account = await createAccount(store);
+      const request = requestRow(account.clientId);
+      await store.requests.create(request);
+      // A grant id that is taken makes the grant's insert fail, after the request's deletion and the consent.
+      const { grant, code } = grantWithCode(account, (await createGrant(store, account)).grantId);
+      await assert.rejects(store.grants.createFromConsent(request.id, ['forms:read'], grant, code));
+      assert.deepEqual(await store.requests.find(request.id, NOW), request);
+      assert.deepEqual(await store.consents.find(account.userId, account.clientId), []);
+      assert.equal(await store.grants.findCode(code.hash), undefined);
     });
 
     test('code create and find', async () => {

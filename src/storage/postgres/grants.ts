@@ -3,6 +3,7 @@ import type {
   CodeRecord, Connection, Grant, GrantAccess, GrantStore, NewCode, NewRefreshToken, RefreshTokenRecord,
 } from '../types.js';
 import { nullableNumber, toCodeRecord, toGrantAccess, toRefreshTokenRecord, type Row } from '../sqlite/rows.js';
+import { CONSENT_MERGE, consentScopes } from './records.js';
 import { transaction } from './rows.js';
 
 /** Minimum time between two writes of a grant's last_used_at. */
@@ -41,10 +42,17 @@ export class PostgresGrants implements GrantStore {
   }
 
   async createWithCode(grant: Grant, code: NewCode): Promise<void> {
-    await transaction(this.#pool, async (client) => {
-      await client.query(SQL.grantInsert, [grant.id, grant.clientId, grant.userId, grant.scope, grant.createdAt]);
-      await client.query(SQL.codeInsert, [code.hash, code.grantId, code.redirectUri, code.redirectUriGiven, code.codeChallenge,
-        code.createdAt, code.expiresAt]);
+    await transaction(this.#pool, (client) => insertWithCode(client, grant, code));
+  }
+
+  async createFromConsent(requestId: string, scopes: readonly string[], grant: Grant, code: NewCode): Promise<boolean> {
+    return transaction(this.#pool, async (client) => {
+      // A concurrent submission waits for this row's lock, then finds it deleted and deletes nothing.
+      const deleted = await client.query('delete from authorization_requests where id = $1', [requestId]);
+      if (deleted.rowCount !== 1) return false;
+      await client.query(CONSENT_MERGE, [grant.userId, grant.clientId, consentScopes(scopes), grant.createdAt]);
+      await insertWithCode(client, grant, code);
+      return true;
     });
   }
 
@@ -126,4 +134,10 @@ export class PostgresGrants implements GrantStore {
       lastUsedAt: nullableNumber(row.last_used_at),
     }));
   }
+}
+
+async function insertWithCode(client: pg.PoolClient, grant: Grant, code: NewCode): Promise<void> {
+  await client.query(SQL.grantInsert, [grant.id, grant.clientId, grant.userId, grant.scope, grant.createdAt]);
+  await client.query(SQL.codeInsert, [code.hash, code.grantId, code.redirectUri, code.redirectUriGiven, code.codeChallenge,
+    code.createdAt, code.expiresAt]);
 }

@@ -3,6 +3,23 @@ import type { AuditEvent, AuditStore, ConsentStore } from '../types.js';
 import { nullableString, type Row } from '../sqlite/rows.js';
 import { transaction } from './rows.js';
 
+/**
+ * Adds scopes to a consent, merging inside the upsert so that two concurrent consents for the same client
+ * both keep their scopes. Scope tokens are ASCII (RFC 6749 §3.3), so the bytewise "C" order equals the
+ * JavaScript sort of the new row. Parameters: user id, client id, the scopes joined by spaces, the time.
+ */
+export const CONSENT_MERGE = `insert into consents (user_id, client_id, scope, granted_at) values ($1, $2, $3, $4)
+  on conflict (user_id, client_id) do update
+    set scope = (select coalesce(string_agg(distinct token collate "C", ' ' order by token collate "C"), '')
+                   from unnest(string_to_array(consents.scope || ' ' || excluded.scope, ' ')) as token
+                  where token <> ''),
+        granted_at = excluded.granted_at`;
+
+/** Joins scopes as CONSENT_MERGE expects them. */
+export function consentScopes(scopes: readonly string[]): string {
+  return [...new Set(scopes)].sort().join(' ');
+}
+
 export class PostgresConsents implements ConsentStore {
   readonly #pool: pg.Pool;
 
@@ -17,19 +34,8 @@ export class PostgresConsents implements ConsentStore {
     return scope ? scope.split(' ').filter(Boolean) : [];
   }
 
-  /**
-   * Merges inside the upsert, so two concurrent consents for the same client both keep their scopes. Scope
-   * tokens are ASCII (RFC 6749 §3.3), so the bytewise "C" order equals the JavaScript sort of the new row.
-   */
   async remember(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void> {
-    await this.#pool.query(
-      `insert into consents (user_id, client_id, scope, granted_at) values ($1, $2, $3, $4)
-       on conflict (user_id, client_id) do update
-         set scope = (select coalesce(string_agg(distinct token collate "C", ' ' order by token collate "C"), '')
-                        from unnest(string_to_array(consents.scope || ' ' || excluded.scope, ' ')) as token
-                       where token <> ''),
-             granted_at = excluded.granted_at`,
-      [userId, clientId, [...new Set(scopes)].sort().join(' '), now]);
+    await this.#pool.query(CONSENT_MERGE, [userId, clientId, consentScopes(scopes), now]);
   }
 
   async forget(userId: string, clientId: string): Promise<void> {

@@ -213,6 +213,11 @@ export class SqliteRequests implements AuthorizationRequestStore {
 
   async consume(id: string): Promise<boolean> {
     // Writes of a batch run one after another, so of two concurrent consumptions only the first deletes.
-    return this.#writes.run(() => this.#delete.run(id).changes === 1);
+    return this.#writes.run(() => this.deleteNow(id));
+  }
+
+  /** Deletes a request straight away; for a write that runs inside a batch of the group commit. */
+  deleteNow(id: string): boolean {
+    return this.#delete.run(id).changes === 1;
   }
 }

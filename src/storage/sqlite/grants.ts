@@ -3,7 +3,9 @@ import type {
   CodeRecord, Connection, Grant, GrantAccess, GrantStore, NewCode, NewRefreshToken, RefreshTokenRecord,
 } from '../types.js';
 import { GenerationCache, type AccessGeneration } from './generation-cache.js';
+import type { SqliteRequests } from './accounts.js';
 import type { GroupCommit } from './group-commit.js';
+import type { SqliteConsents } from './records.js';
 import { nullableNumber, toCodeRecord, toGrantAccess, toRefreshTokenRecord, type Row } from './rows.js';
 
 /** Minimum time between two writes of a grant's last_used_at. */
@@ -16,10 +18,19 @@ export class SqliteGrants implements GrantStore {
   readonly #access;
   readonly #refreshTokens;
   readonly #writes;
+  readonly #requests;
+  readonly #consents;
 
-  constructor(db: Database.Database, generation: AccessGeneration, writes: GroupCommit) {
+  constructor(
+    db: Database.Database,
+    generation: AccessGeneration,
+    writes: GroupCommit,
+    answered: { readonly requests: SqliteRequests; readonly consents: SqliteConsents },
+  ) {
     this.#db = db;
     this.#writes = writes;
+    this.#requests = answered.requests;
+    this.#consents = answered.consents;
     this.#access = new GenerationCache<GrantAccess>(generation, false);
     this.#refreshTokens = new GenerationCache<RefreshTokenRecord>(generation, true);
     this.#q = {
@@ -69,12 +80,24 @@ export class SqliteGrants implements GrantStore {
   }
 
   async createWithCode(grant: Grant, code: NewCode): Promise<void> {
-    const q = this.#q;
-    await this.#writes.run(() => {
-      q.grantInsert.run(grant.id, grant.clientId, grant.userId, grant.scope, grant.createdAt);
-      q.codeInsert.run(code.hash, code.grantId, code.redirectUri, code.redirectUriGiven ? 1 : 0, code.codeChallenge,
-        code.createdAt, code.expiresAt);
+    await this.#writes.run(() => this.#insertWithCode(grant, code));
+  }
+
+  async createFromConsent(requestId: string, scopes: readonly string[], grant: Grant, code: NewCode): Promise<boolean> {
+    // One write of a batch: should a later statement fail, the batch rolls the request's deletion back too.
+    return this.#writes.run(() => {
+      if (!this.#requests.deleteNow(requestId)) return false;
+      this.#consents.rememberNow(grant.userId, grant.clientId, scopes, grant.createdAt);
+      this.#insertWithCode(grant, code);
+      return true;
     });
+  }
+
+  #insertWithCode(grant: Grant, code: NewCode): void {
+    const q = this.#q;
+    q.grantInsert.run(grant.id, grant.clientId, grant.userId, grant.scope, grant.createdAt);
+    q.codeInsert.run(code.hash, code.grantId, code.redirectUri, code.redirectUriGiven ? 1 : 0, code.codeChallenge,
+      code.createdAt, code.expiresAt);
   }
 
   async findCode(hash: string): Promise<CodeRecord | undefined> {

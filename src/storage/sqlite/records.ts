@@ -25,10 +25,13 @@ export class SqliteConsents implements ConsentStore {
 
   async remember(userId: string, clientId: string, scopes: readonly string[], now: number): Promise<void> {
     // Read and write in one write of the batch, so that two concurrent consents both keep their scopes.
-    await this.#writes.run(() => {
-      const stored = (this.#find.get(userId, clientId) as string | undefined)?.split(' ').filter(Boolean) ?? [];
-      this.#upsert.run(userId, clientId, [...new Set([...stored, ...scopes])].sort().join(' '), now);
-    });
+    await this.#writes.run(() => this.rememberNow(userId, clientId, scopes, now));
+  }
+
+  /** Adds scopes to a consent straight away; for a write that runs inside a batch of the group commit. */
+  rememberNow(userId: string, clientId: string, scopes: readonly string[], now: number): void {
+    const stored = (this.#find.get(userId, clientId) as string | undefined)?.split(' ').filter(Boolean) ?? [];
+    this.#upsert.run(userId, clientId, [...new Set([...stored, ...scopes])].sort().join(' '), now);
   }
 
   async forget(userId: string, clientId: string): Promise<void> {

@@ -72,9 +72,11 @@ export class SqliteStore implements Store {
     this.#writes = new GroupCommit(db, () => generation.forget(), { busyLimitMs: BUSY_TIMEOUT_MS, busyTimeoutMs: BUSY_TIMEOUT_MS });
     this.clients = new SqliteClients(db, generation);
     this.sessions = new SqliteSessions(db, this.#writes);
-    this.requests = new SqliteRequests(db, this.#writes);
-    this.grants = new SqliteGrants(db, generation, this.#writes);
-    this.consents = new SqliteConsents(db, this.#writes);
+    const requests = new SqliteRequests(db, this.#writes);
+    const consents = new SqliteConsents(db, this.#writes);
+    this.requests = requests;
+    this.consents = consents;
+    this.grants = new SqliteGrants(db, generation, this.#writes, { requests, consents });
     this.audit = new SqliteAudit(db, this.#writes);
   }
 
