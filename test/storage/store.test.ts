@@ -35,7 +35,7 @@ const requestRow = (clientId: string): AuthorizationRequest => ({
   state: null, scope: 'forms:read', codeChallenge: null, createdAt: NOW, expiresAt: NOW + 600_000,
 });
 
-/** A grant for the forms:read scope with a fresh id, and its first code. */
+/** Returns a grant for the forms:read scope, with a fresh id unless one is given, and its first code. */
 function grantWithCode(account: Account, id = `grant-${randomUUID()}`): { grant: Grant; code: NewCode } {
   return {
     grant: { id, clientId: account.clientId, userId: account.userId, scope: 'forms:read', createdAt: NOW },
