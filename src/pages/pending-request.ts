@@ -26,7 +26,7 @@ export async function findPending(context: Context, requestId: string | undefine
   const stale = new PageError(
     400,
     'This page has expired',
-    'The request to connect an app is no longer valid: it was already answered, or it is more than 15 minutes old. Go back to the app and start connecting again.',
+    'The request to connect an app is no longer valid: it was already answered, or it is more than 15 minutes old. Go back to the app: it shows the result of a choice already made, and otherwise lets you start connecting again.',
   );
   if (requestId === undefined || !REQUEST_ID_SHAPE.test(requestId)) throw stale;
   const request = await context.store.requests.find(requestId, context.now());
