@@ -46,7 +46,7 @@ test('hash at the one-shot edge', () => {
   }
 });
 
-test('ordered credentials carry their creation time', () => {
+test('ordered credentials carry their time', () => {
   const hasher = new KeyedHasher(Buffer.alloc(32, 3));
   const at = Date.UTC(2026, 11, 5, 6, 0, 0, 123);
   const code = generateOrderedSecret(PREFIX.code, at);
@@ -59,7 +59,7 @@ test('ordered credentials carry their creation time', () => {
   assert.equal(credentialKey(hasher, PURPOSE.refreshToken, code, true), credentialKey(hasher, PURPOSE.refreshToken, code));
 });
 
-test('credentials without the time keep their hash as the key', () => {
+test('unordered credentials keep the plain hash', () => {
   const hasher = new KeyedHasher(Buffer.alloc(32, 3));
   const ordered = generateOrderedSecret(PREFIX.refreshToken, Date.now());
   const shapes = [

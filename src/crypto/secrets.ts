@@ -43,7 +43,7 @@ const TIME_DIGITS = 12;
 /** Length of the random part of a credential: 256 bits in base64url. */
 const SECRET_CHARACTERS = 43;
 
-/** Writes a time in milliseconds as the fixed-width hex that ordered ids and credentials start with. */
+/** Formats a time in milliseconds as the fixed-width hex that ordered ids and credentials start with. */
 export function timePrefix(now: number): string {
   return Math.trunc(now).toString(16).padStart(TIME_DIGITS, '0');
 }
@@ -69,8 +69,8 @@ export function generateOrderedSecret(prefix: string, now: number): string {
 
 /**
  * Returns the time digits of a credential shaped as generateOrderedSecret makes them, or undefined for any
- * other string, such as a credential issued without the time. Only the shape is checked: whether the
- * credential exists is for its keyed hash to tell.
+ * other string, such as a credential issued without the time. Only the shape is checked. The lookup of its
+ * keyed hash decides whether the credential exists.
  */
 export function orderedTimeOf(credential: string): string | undefined {
   // Every prefix of PREFIX is three letters and an underscore.

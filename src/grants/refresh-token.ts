@@ -11,15 +11,12 @@ import { PURPOSE, credentialKey, newAccessToken, tokenResponse, type Issued } fr
  * Derives the refresh token that replaces `token` when it is retired at `retiredAt`. Deriving it with the
  * server key, instead of drawing it at random, lets a retired token presented again within the grace window
  * return the same successor without any token being stored in clear. Like a new refresh token, it starts with
- * its creation time, the retirement time stored with the retired token.
+ * its creation time, which is the retirement time stored with the retired token. Without `retiredAt` it is
+ * the successor that rotations derived before refresh tokens carried their creation time.
  */
-function successorOf(context: Context, token: string, retiredAt: number): string {
-  return PREFIX.refreshToken + timePrefix(retiredAt) + context.hasher.hash('refresh-successor', token);
-}
-
-/** Derives the successor as rotations did before refresh tokens carried their creation time. */
-function successorWithoutTime(context: Context, token: string): string {
-  return PREFIX.refreshToken + context.hasher.hash('refresh-successor', token);
+function successorOf(context: Context, token: string, retiredAt?: number): string {
+  const time = retiredAt === undefined ? '' : timePrefix(retiredAt);
+  return PREFIX.refreshToken + time + context.hasher.hash('refresh-successor', token);
 }
 
 /**
@@ -79,8 +76,8 @@ export async function refreshAccessToken(
   const retired = current.rotatedAt;
   if (retired !== null && now() - retired <= config.refreshTokenGrace * 1000) {
     // Within the grace window a retry or a parallel request gets the same successor, not an error.
-    // A token retired by a version that derived successors without the time has the other successor.
-    for (const successor of [successorOf(context, refreshToken, retired), successorWithoutTime(context, refreshToken)]) {
+    // A token retired before successors carried their time has the successor without it.
+    for (const successor of [successorOf(context, refreshToken, retired), successorOf(context, refreshToken)]) {
       if (await store.grants.findRefreshToken(credentialKey(hasher, PURPOSE.refreshToken, successor))) return result(successor, true);
     }
     throw invalidGrant('The refresh token is invalid or has been revoked.');

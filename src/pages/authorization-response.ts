@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../context.js';
-import { parseScope } from '../oauth/scopes.js';
 import { PREFIX, generateOrderedId, generateOrderedSecret } from '../crypto/secrets.js';
 import { PURPOSE, credentialKey } from '../grants/issue.js';
+import { parseScope } from '../oauth/scopes.js';
 import type { User } from '../storage/types.js';
 import { PageError } from './errors.js';
 import type { Pending } from './pending-request.js';

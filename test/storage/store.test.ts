@@ -285,7 +285,7 @@ for (const kind of DATABASES) {
       await store.requests.create(request);
       await store.consents.remember(account.userId, account.clientId, ['profile'], NOW);
       const attempts = Array.from({ length: 10 }, () => grantWithCode(account));
-      const results = await Promise.all(attempts.map((a) => store.grants.createFromConsent(request.id, ['forms:read'], a.grant, a.code)));
+      const results = await Promise.all(attempts.map((attempt) => store.grants.createFromConsent(request.id, ['forms:read'], attempt.grant, attempt.code)));
       assert.equal(results.filter(Boolean).length, 1);
       for (const [index, attempt] of attempts.entries()) {
         assert.equal((await store.grants.findCode(attempt.code.hash)) !== undefined, results[index], `attempt ${index}`);

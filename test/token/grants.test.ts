@@ -115,7 +115,7 @@ for (const database of DATABASES) {
         assert.equal(refresh.json().error, 'invalid_grant');
       });
 
-      test('codes and refresh tokens carry their creation time', async () => {
+      test('refresh token carries its issue time', async () => {
         const account = await createAccount(h.context);
         const issued = (await exchange(account, await issueCode(h.context, account))).json();
         assert.match(issued.refresh_token, /^rtk_[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);

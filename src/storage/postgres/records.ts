@@ -4,9 +4,9 @@ import { nullableString, type Row } from '../sqlite/rows.js';
 import { transaction } from './rows.js';
 
 /**
- * Adds scopes to a consent, merging inside the upsert so that two concurrent consents for the same client
- * both keep their scopes. Scope tokens are ASCII (RFC 6749 §3.3), so the bytewise "C" order equals the
- * JavaScript sort of the new row. Parameters: user id, client id, the scopes joined by spaces, the time.
+ * SQL that adds scopes to a consent, merging inside the upsert so that two concurrent consents for the same
+ * client both keep their scopes. Scope tokens are ASCII (RFC 6749 §3.3), so the bytewise "C" order equals
+ * the JavaScript sort of the new row. Parameters: user id, client id, the scopes joined by spaces, the time.
  */
 export const CONSENT_MERGE = `insert into consents (user_id, client_id, scope, granted_at) values ($1, $2, $3, $4)
   on conflict (user_id, client_id) do update
@@ -15,7 +15,7 @@ export const CONSENT_MERGE = `insert into consents (user_id, client_id, scope, g
                   where token <> ''),
         granted_at = excluded.granted_at`;
 
-/** Joins scopes as CONSENT_MERGE expects them. */
+/** Returns the scopes without repeats, sorted and joined by spaces, as CONSENT_MERGE expects them. */
 export function consentScopes(scopes: readonly string[]): string {
   return [...new Set(scopes)].sort().join(' ');
 }
