@@ -1,22 +1,9 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Store } from '../storage/types.js';
 
 /** Prometheus metrics of one server process, in a registry of its own so that apps built in tests do not collide. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'kiwiform_http_requests_total',
-    help: 'HTTP requests by route, method and status code.',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: 'kiwiform_http_request_duration_seconds',
-    help: 'HTTP request latency in seconds, by route, method and status code.',
-    labelNames: ['route', 'method', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
   readonly tokens = new Counter({
     name: 'kiwiform_oauth_tokens_total',
     help: 'Token endpoint outcomes by grant type: "issued" or the OAuth error code.',
@@ -48,21 +35,77 @@ export class Metrics {
     });
   }
 
-  readonly #series = new Map<string, { count: Counter.Internal; duration: Histogram.Internal<'route' | 'method' | 'status'> }>();
+  readonly #responses = new ResponseTallies(this.registry);
 
-  /**
-   * Counts a response by its route pattern, so that ids in URLs do not create new series. The labelled series
-   * are looked up once per combination, because building their keys costs more than the counting.
-   */
+  /** Counts a response by its route pattern, so that ids in URLs do not create new series. */
   observeResponse(route: string | undefined, method: string, status: number, seconds: number): void {
+    this.#responses.observe(route, method, status, seconds);
+  }
+}
+
+/** Upper bounds of the request latency buckets, in seconds. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** The responses of one route, method and status so far. */
+interface ResponseSeries {
+  readonly labels: Readonly<{ route: string; method: string; status: string }>;
+  count: number;
+  sum: number;
+  /** Responses per bucket, not summed up; the last entry counts those slower than every bound. */
+  readonly buckets: Float64Array;
+}
+
+/**
+ * The request counter and latency histogram, tallied in plain numbers and handed to the registry as two
+ * metrics when it is scraped. prom-client's own Counter and Histogram rebuild the key of a labelled series on
+ * every observation, which cost about 3 % of a bearer-token request. The output is the same.
+ */
+class ResponseTallies {
+  readonly #series = new Map<string, ResponseSeries>();
+
+  constructor(registry: Registry) {
+    const requests = 'kiwiform_http_requests_total';
+    const duration = 'kiwiform_http_request_duration_seconds';
+    this.#register(registry, requests, 'counter', 'HTTP requests by route, method and status code.',
+      () => [...this.#series.values()].map((series) => ({ labels: series.labels, value: series.count })));
+    this.#register(registry, duration, 'histogram', 'HTTP request latency in seconds, by route, method and status code.',
+      () => [...this.#series.values()].flatMap((series) => {
+        let below = 0;
+        const buckets = DURATION_BUCKETS.map((bound, index) => {
+          below += series.buckets[index] ?? 0;
+          return { labels: { le: bound }, sharedLabels: series.labels, value: below, metricName: `${duration}_bucket` };
+        });
+        return [
+          ...buckets,
+          { labels: { le: '+Inf' }, sharedLabels: series.labels, value: series.count, metricName: `${duration}_bucket` },
+          { labels: {}, sharedLabels: series.labels, value: series.sum, metricName: `${duration}_sum` },
+          { labels: {}, sharedLabels: series.labels, value: series.count, metricName: `${duration}_count` },
+        ];
+      }));
+  }
+
+  observe(route: string | undefined, method: string, status: number, seconds: number): void {
     const key = `${method} ${status} ${route ?? ''}`;
     let series = this.#series.get(key);
     if (series === undefined) {
-      const labels = { route: route ?? 'unmatched', method, status: String(status) };
-      series = { count: this.requests.labels(labels), duration: this.duration.labels(labels) };
+      series = {
+        labels: Object.freeze({ route: route ?? 'unmatched', method, status: String(status) }),
+        count: 0,
+        sum: 0,
+        buckets: new Float64Array(DURATION_BUCKETS.length + 1),
+      };
       this.#series.set(key, series);
     }
-    series.count.inc();
-    series.duration.observe(seconds);
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[bucket] as number)) bucket += 1;
+    series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1;
+    series.count += 1;
+    series.sum += seconds;
+  }
+
+  /** Adds a metric the registry formats like its own: it calls `get()` for the values on every scrape. */
+  #register(registry: Registry, name: string, type: 'counter' | 'histogram', help: string, values: () => object[]): void {
+    const metric = { name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }) };
+    registry.registerMetric(metric as unknown as Metric);
   }
 }
