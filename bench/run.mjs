@@ -21,7 +21,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: npm run bench -- [options]
   --duration S       seconds per measured run (default 6)
   --rounds N         interleaved rounds per scenario (default 3)
-  --warmup S         seconds of unmeasured load per server before the first round (default 2)
+  --warmup S         seconds of unmeasured load per server before the first round (default 10)
   --connections N    concurrent connections (default 32)
   --threads N        load generator threads (default 1, which leaves the second core to the server)
   --scenario LIST    comma-separated scenarios (default all): ${'refresh,code,me,authorize,rotation,growth-refresh,growth-me'}
@@ -96,7 +96,7 @@ function parseOptions() {
   const options = {
     duration: number('duration', quick ? 1 : 6),
     rounds: number('rounds', quick ? 1 : 3),
-    warmup: number('warmup', quick ? 1 : 2),
+    warmup: number('warmup', quick ? 1 : 10),
     connections: number('connections'),
     threads: number('threads'),
     scenarios: list('scenario', SCENARIOS.map((s) => s.id)),
@@ -209,8 +209,11 @@ function createInstance(serverId, scenario, options, runDir) {
   }
 }
 
-/** Builds the load of one run; codes and chains are issued fresh for every run because each can be used once. */
-async function prepareLoad(instance, scenario, state, options) {
+/**
+ * Builds the load of a run of `seconds`; codes and chains are issued fresh for every run because each can be
+ * used once.
+ */
+async function prepareLoad(instance, scenario, state, options, seconds) {
   switch (scenario.input) {
     case 'refresh':
     case 'me':
@@ -223,7 +226,6 @@ async function prepareLoad(instance, scenario, state, options) {
     case 'codes': {
       // Twice the last measured rate, so that a faster round does not run out of codes.
       const rate = Math.max(2 * (state.lastRps ?? 0), FIRST_CODE_RATE);
-      const seconds = Math.max(options.duration, options.warmup);
       return instance.codes(Math.min(MAX_CODES, Math.ceil(rate * seconds) + 500));
     }
     case 'chains':
@@ -381,13 +383,13 @@ async function main() {
       }
 
       for (const member of members) {
-        const load = await prepareLoad(member.instance, scenario, member.state, options);
+        const load = await prepareLoad(member.instance, scenario, member.state, options, options.warmup);
         const warm = await measure(driver, member.instance, load, options, options.warmup);
         member.state.lastRps = warm.rps;
       }
       for (let round = 1; round <= options.rounds; round += 1) {
         for (const member of members) {
-          const prepare = () => prepareLoad(member.instance, scenario, member.state, options);
+          const prepare = () => prepareLoad(member.instance, scenario, member.state, options, options.duration);
           const result = await measureUndisturbed(driver, member.instance, prepare, options, log);
           member.state.lastRps = result.rps;
           member.rounds.push({ round, ...result });
