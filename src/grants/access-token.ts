@@ -25,13 +25,21 @@ export interface AccessTokenClaims {
   readonly scope: string;
 }
 
+/** Bits of the scope strings seen so far, at most SCOPE_STRINGS of them; each token issued needs one. */
+const BITS_OF_SCOPE = new Map<string, number>();
+const SCOPE_STRINGS = 1_000;
+
 /** Scopes are carried as bits in the order of ALL_SCOPES; new scopes must be appended to keep tokens valid. */
 function scopeBits(scope: string): number {
+  const known = BITS_OF_SCOPE.get(scope);
+  if (known !== undefined) return known;
   let bits = 0;
   for (const name of scope.split(' ')) {
     const index = ALL_SCOPES.indexOf(name);
     if (index >= 0) bits |= 1 << index;
   }
+  if (BITS_OF_SCOPE.size >= SCOPE_STRINGS) BITS_OF_SCOPE.clear();
+  BITS_OF_SCOPE.set(scope, bits);
   return bits;
 }
 
@@ -45,18 +53,20 @@ function scopeOf(bits: number): string {
 
 /** Builds and seals an access token. */
 export function encodeAccessToken(hasher: KeyedHasher, claims: AccessTokenClaims): string {
-  const id = Buffer.from(claims.grantId, 'utf8');
-  if (id.length > 255) throw new Error('grant id too long for an access token');
-  const body = Buffer.alloc(2 + id.length + 8 + 8 + 2 + 8);
-  let offset = body.writeUInt8(VERSION, 0);
-  offset = body.writeUInt8(id.length, offset);
-  offset += id.copy(body, offset);
-  offset = body.writeDoubleBE(claims.issuedAt, offset);
-  offset = body.writeDoubleBE(claims.expiresAt, offset);
-  offset = body.writeUInt16BE(scopeBits(claims.scope), offset);
-  freshRandomBytes(8).copy(body, offset);
-  const mac = hasher.mac(MAC_PURPOSE, body).subarray(0, MAC_BYTES);
-  return PREFIX.accessToken + Buffer.concat([body, mac]).toString('base64url');
+  const idLength = Buffer.byteLength(claims.grantId, 'utf8');
+  if (idLength > 255) throw new Error('grant id too long for an access token');
+  const bodyLength = 2 + idLength + 8 + 8 + 2 + 8;
+  // One buffer for the body and the MAC that follows it.
+  const token = Buffer.allocUnsafe(bodyLength + MAC_BYTES);
+  let offset = token.writeUInt8(VERSION, 0);
+  offset = token.writeUInt8(idLength, offset);
+  offset += token.write(claims.grantId, offset, 'utf8');
+  offset = token.writeDoubleBE(claims.issuedAt, offset);
+  offset = token.writeDoubleBE(claims.expiresAt, offset);
+  offset = token.writeUInt16BE(scopeBits(claims.scope), offset);
+  offset += freshRandomBytes(8).copy(token, offset);
+  hasher.mac(MAC_PURPOSE, token.subarray(0, bodyLength)).copy(token, offset, 0, MAC_BYTES);
+  return PREFIX.accessToken + token.toString('base64url');
 }
 
 /** Opens an access token; returns undefined unless its shape and MAC are valid. Expiry is the caller's check. */
