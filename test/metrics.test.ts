@@ -52,3 +52,19 @@ test('the registry describes both metrics with their type', async () => {
   assert.match(text, /^# TYPE kiwiform_http_request_duration_seconds histogram$/m);
   assert.match(text, /^# HELP kiwiform_http_request_duration_seconds HTTP request latency in seconds/m);
 });
+
+test('token outcomes add up across scrapes', async () => {
+  const metrics = new Metrics({} as Store);
+  metrics.countToken('refresh_token', 'issued');
+  metrics.countToken('refresh_token', 'issued');
+  metrics.countToken('authorization_code', 'invalid_grant');
+  assert.deepEqual(await linesOf(metrics, 'kiwiform_oauth_tokens_total{'), [
+    'kiwiform_oauth_tokens_total{grant_type="refresh_token",outcome="issued"} 2',
+    'kiwiform_oauth_tokens_total{grant_type="authorization_code",outcome="invalid_grant"} 1',
+  ]);
+  metrics.countToken('refresh_token', 'issued');
+  assert.deepEqual(await linesOf(metrics, 'kiwiform_oauth_tokens_total{'), [
+    'kiwiform_oauth_tokens_total{grant_type="refresh_token",outcome="issued"} 3',
+    'kiwiform_oauth_tokens_total{grant_type="authorization_code",outcome="invalid_grant"} 1',
+  ]);
+});

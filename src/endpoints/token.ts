@@ -67,10 +67,10 @@ export function tokenRoute(app: FastifyInstance, context: Context): void {
     } catch (error) {
       auditRejection(context, request, error, credentials);
       const outcome = error instanceof OAuthError ? error.code : 'error';
-      context.metrics.tokens.inc({ grant_type: KNOWN_GRANTS.has(grantType) ? grantType : 'other', outcome });
+      context.metrics.countToken(KNOWN_GRANTS.has(grantType) ? grantType : 'other', outcome);
       throw error;
     }
-    context.metrics.tokens.inc({ grant_type: grantType, outcome: 'issued' });
+    context.metrics.countToken(grantType, 'issued');
     const { grantId, userId, clientId } = issued;
     context.audit.record({
       event: grantType === 'refresh_token' ? 'token.refreshed' : 'token.issued',

@@ -4,11 +4,20 @@ import type { Store } from '../storage/types.js';
 /** Prometheus metrics of one server process, in a registry of its own so that apps built in tests do not collide. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly tokens = new Counter({
+  /** Token endpoint outcomes not yet added to their counter; it adds them when the registry is scraped. */
+  readonly #tokenOutcomes = new Map<string, { labels: { grant_type: string; outcome: string }; count: number }>();
+  readonly #tokens = new Counter({
     name: 'kiwiform_oauth_tokens_total',
     help: 'Token endpoint outcomes by grant type: "issued" or the OAuth error code.',
     labelNames: ['grant_type', 'outcome'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const pending of this.#tokenOutcomes.values()) {
+        if (pending.count === 0) continue;
+        this.#tokens.inc(pending.labels, pending.count);
+        pending.count = 0;
+      }
+    },
   });
   readonly limitRejections = new Counter({
     name: 'kiwiform_abuse_limit_rejections_total',
@@ -36,6 +45,17 @@ export class Metrics {
   }
 
   readonly #responses = new ResponseTallies(this.registry);
+
+  /**
+   * Counts an outcome of the token endpoint: "issued" or the OAuth error code. The counter itself rebuilds its
+   * label key on every increment, so the counts wait in plain numbers until the next scrape.
+   */
+  countToken(grantType: string, outcome: string): void {
+    const key = `${grantType} ${outcome}`;
+    const pending = this.#tokenOutcomes.get(key);
+    if (pending === undefined) this.#tokenOutcomes.set(key, { labels: { grant_type: grantType, outcome }, count: 1 });
+    else pending.count += 1;
+  }
 
   /** Counts a response by its route pattern, so that ids in URLs do not create new series. */
   observeResponse(route: string | undefined, method: string, status: number, seconds: number): void {
