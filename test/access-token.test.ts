@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { KeyedHasher } from '../src/crypto/secrets.js';
 import { decodeAccessToken, encodeAccessToken, openAccessToken } from '../src/grants/access-token.js';
 import { ALL_SCOPES } from '../src/oauth/scopes.js';
@@ -50,4 +52,22 @@ test('recurring hashes equal plain hashes', () => {
     assert.equal(other.hashRecurring('refresh-token', value), other.hash('refresh-token', value));
   }
   assert.notEqual(hasher.hashRecurring('refresh-token', 'rtk_first'), hasher.hashRecurring('access-token', 'rtk_first'));
+});
+
+test('remembered tokens keep no header alive', () => {
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  const fresh = new KeyedHasher(randomBytes(32));
+  const tokens = Array.from({ length: 2_000 }, () => encodeAccessToken(fresh, claims));
+  collect();
+  const before = process.memoryUsage().heapUsed;
+  for (const token of tokens) {
+    // A token cut out of a 16 KB header, as a regular expression hands it over.
+    const header = `Bearer ${' '.repeat(16_000)}${token}`;
+    assert.deepEqual(openAccessToken(fresh, header.slice(header.length - token.length)), claims);
+  }
+  collect();
+  const grown = process.memoryUsage().heapUsed - before;
+  // Keeping each header would take 2,000 × 16 KB, about 32 MB; the tokens themselves take well under 1 MB.
+  assert.ok(grown < 8 * 1024 * 1024, `the cache grew the heap by ${(grown / 1048576).toFixed(1)} MiB`);
 });
