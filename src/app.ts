@@ -68,6 +68,17 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     requestTimeout: 30_000,
     // One line per request, written when the response is sent (see logRequests below).
     logController: new LogController({ disableRequestLogging: true }),
+    // A path that does not decode (such as %ff) never reaches a route; answer it in the format of the routes.
+    // Fastify runs no hook for it, so it is counted and logged here.
+    frameworkErrors: (_error, rawRequest, rawReply) => {
+      const request = rawRequest as unknown as FastifyRequest;
+      const reply = rawReply as unknown as FastifyReply;
+      reply.raw.once('finish', () => observeResponse(context, loggers, request, reply));
+      const path = request.url.split('?')[0] ?? '';
+      reply.code(400).header('cache-control', 'no-store');
+      if (isApiPath(path)) return reply.send({ error: 'invalid_request', error_description: 'The request path is not valid percent-encoded UTF-8.' });
+      return reply.type('text/html; charset=utf-8').send(badPathPage());
+    },
   }) as unknown as FastifyInstance;
   app.decorate('context', context);
   app.decorate('flushLogs', loggers.flush);
@@ -95,13 +106,24 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
       return reply.code(405).header('allow', methods.join(', ')).header('cache-control', 'no-store')
         .send({ error: 'method_not_allowed', error_description: `Use ${methods.join(' or ')} for ${path}.` });
     }
-    if (path.startsWith('/api/') || path.startsWith('/.well-known/') || path === '/openapi.json') {
+    if (isApiPath(path)) {
       return reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: `No endpoint at ${request.method} ${path}.` });
     }
     return reply.code(404).type('text/html; charset=utf-8').send(notFoundPage());
   });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendOAuthError(error, request, reply));
   return app;
+}
+
+/** Paths whose errors are JSON; the rest are browser pages and get HTML. */
+function isApiPath(path: string): boolean {
+  return path.startsWith('/api/') || path.startsWith('/.well-known/') || path === '/openapi.json';
+}
+
+function badPathPage(): string {
+  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad address · Kiwiform</title>'
+    + '<link rel="stylesheet" href="/assets/kiwiform.css"></head><body><main class="card"><h1>Bad address</h1>'
+    + '<p>The address is not valid: check it for a stray % sign.</p></main></body></html>';
 }
 
 function notFoundPage(): string {
@@ -116,18 +138,23 @@ function notFoundPage(): string {
  */
 function observeResponses(app: FastifyInstance, context: Context, loggers: Loggers): void {
   app.addHook('onResponse', (request, reply, done) => {
-    const elapsed = reply.elapsedTime;
-    context.metrics.observeResponse(request.routeOptions.url, request.method, reply.statusCode, elapsed / 1000);
-    logAccess(loggers.access, {
-      reqId: request.id,
-      method: request.method,
-      url: request.url,
-      remoteAddress: request.ip,
-      statusCode: reply.statusCode,
-      responseTime: elapsed,
-      details: request.logDetails,
-    });
+    observeResponse(context, loggers, request, reply);
     done();
+  });
+}
+
+/** Counts a sent response in the metrics and writes its access line. */
+function observeResponse(context: Context, loggers: Loggers, request: FastifyRequest, reply: FastifyReply): void {
+  const elapsed = reply.elapsedTime;
+  context.metrics.observeResponse(request.routeOptions.url, request.method, reply.statusCode, elapsed / 1000);
+  logAccess(loggers.access, {
+    reqId: request.id,
+    method: request.method,
+    url: request.url,
+    remoteAddress: request.ip,
+    statusCode: reply.statusCode,
+    responseTime: elapsed,
+    details: request.logDetails,
   });
 }
 

@@ -75,6 +75,21 @@ for (const database of DATABASES) {
         assert.equal(response.json().error, 'method_not_allowed');
       });
 
+      test('undecodable path is a 400 in format', async () => {
+        const api = await h.app.inject({ method: 'POST', url: '/api/zapier/token%ff' });
+        assert.equal(api.statusCode, 400);
+        assert.equal(api.headers['cache-control'], 'no-store');
+        assert.equal(api.json().error, 'invalid_request');
+        const page = await h.app.inject({ method: 'GET', url: '/api/zapier%ff/authorize?client_id=x' });
+        assert.equal(page.statusCode, 400);
+        const other = await h.app.inject({ method: 'GET', url: '/connections%ff' });
+        assert.equal(other.statusCode, 400);
+        assert.match(String(other.headers['content-type']), /^text\/html/);
+        assert.match(other.body, /Bad address/);
+        const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
+        assert.match(metrics.body, /kiwiform_http_requests_total\{route="unmatched",method="POST",status="400"\} [1-9]/);
+      });
+
       test('HTTPS issuer adds Strict-Transport-Security', async () => {
         const response = await h.app.inject({ method: 'GET', url: '/healthz' });
         assert.match(String(response.headers['strict-transport-security']), /max-age=\d+/);
