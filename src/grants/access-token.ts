@@ -99,9 +99,9 @@ interface VerifiedToken {
 
 /**
  * Tokens whose MAC this process verified, keyed by the token itself, for each server key. A digest as the key
- * cost about 4 % of a bearer request. A reader of this process's memory finds the server key, which makes
- * any access token, so the kept tokens give such a reader nothing more; a heap snapshot contains them as it contains
- * the headers of recent requests (docs/security.md).
+ * cost about 4 % of a bearer request. A reader of this process's memory finds the server key, which makes any
+ * access token, so the kept tokens give such a reader nothing more; a heap snapshot contains them as it
+ * contains the headers of recent requests (docs/security.md).
  */
 const verified = new WeakMap<KeyedHasher, Map<string, VerifiedToken>>();
 const VERIFIED_TOKENS = 20_000;
