@@ -93,13 +93,14 @@ export class ClientAuthenticator {
    */
   async authenticate(credentials: PresentedCredentials, address: string): Promise<Client> {
     const addressKey = `address:${address}`;
-    const keys = [`client:${credentials.clientId.slice(0, 200)}`, addressKey];
     const client = await this.clients.findById(credentials.clientId);
     // Client ids are public, so an unknown one is rejected at once instead of spending a password hash on it.
+    // It counts against the address alone: a counter per unknown id would let one sender fill memory with ids.
     if (!client) {
-      await this.limits.failOrThrow('clientAuthFailure', keys);
+      await this.limits.failOrThrow('clientAuthFailure', [addressKey]);
       throw invalidClient(credentials.method);
     }
+    const keys = [`client:${client.id}`, addressKey];
     const secrets = [{ hash: client.secretHash, kind: client.secretKind }];
     if (client.previousSecret && client.previousSecret.expiresAt > this.now()) secrets.push(client.previousSecret);
     for (const secret of secrets) {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { hashPassword } from '../../src/crypto/secrets.js';
+import { AbuseLimits } from '../../src/security/abuse-limits.js';
 import { basicAuth, createAccount, harness, issueCode, type Harness } from '../helpers/fixtures.js';
 
 const post = (url: string, fields: Record<string, string>, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') => ({
@@ -93,4 +96,33 @@ describe('abuse limits', () => {
       assert.equal(response.statusCode, 401);
     }
   });
+
+  test('unknown client ids count by address only', async () => {
+    const address = '10.4.0.1';
+    for (let i = 0; i < 21; i++) {
+      const response = await h.app.inject(post('/api/zapier/revoke', { token: 'rtk_x' }, { authorization: basicAuth(`kfc_unknown_${i}`, 'guess') }, address));
+      assert.equal(response.statusCode, i < 20 ? 401 : 429, `attempt ${i + 1}`);
+    }
+    assert.equal(await h.context.limits.failures('clientAuthFailure', 'client:kfc_unknown_0'), 0);
+    assert.equal(await h.context.limits.failures('clientAuthFailure', `address:${address}`), 21);
+  });
+});
+
+test('failure counters keep no request body alive', async () => {
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  const limits = new AbuseLimits();
+  const padding = 'x'.repeat(60_000);
+  collect();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 1_000; i++) {
+    // A key cut out of a 60 KB body, as the form parser hands a value over.
+    const body = `email=someone-${i}@example.com&pad=${padding}`;
+    await limits.fail('signInFailure', [`account:${body.slice(6, body.indexOf('&'))}`]);
+  }
+  collect();
+  const grown = process.memoryUsage().heapUsed - before;
+  // Keeping each body would take 1,000 × 60 KB, about 57 MiB; the counters themselves take well under 5 MiB.
+  assert.ok(grown < 16 * 1024 * 1024, `the counters grew the heap by ${(grown / 1048576).toFixed(1)} MiB`);
+  await limits.close();
 });
