@@ -88,8 +88,14 @@ async function runWorker(config: Config): Promise<FastifyInstance> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     context.lifecycle.draining = true;
+    // Ctrl+C stops at once; SIGTERM, as a process manager sends it, waits for the balancer to see /readyz fail.
+    const delay = signal === 'SIGTERM' ? config.shutdownDelay : 0;
+    if (delay > 0) {
+      app.log.info({ signal, seconds: delay }, `unready: serving on for ${delay} s before closing`);
+      await new Promise((done) => setTimeout(done, delay * 1000));
+    }
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     // A request that never ends must not keep the process alive forever.
     setTimeout(() => {
       app.log.error('shutdown did not finish within 10 s; exiting');

@@ -45,6 +45,8 @@ kiwiform serve [OPTIONS]
                                     ignores it (KIWIFORM_DATABASE_TIMEOUT, default 5)
   --purge-interval SECONDS          Time between deletions of expired rows, 0 to 604800; 0 turns them off
                                     (KIWIFORM_PURGE_INTERVAL, default 3600)
+  --shutdown-delay SECONDS          After SIGTERM, time to go on serving while /readyz answers 503, 0 to 300
+                                    (KIWIFORM_SHUTDOWN_DELAY, default 0)
   --access-token-ttl SECONDS        Access token lifetime, 1 to 2592000 (KIWIFORM_ACCESS_TOKEN_TTL, default 3600)
   --code-ttl SECONDS                Authorization code lifetime, 1 to 600 (KIWIFORM_CODE_TTL, default 600)
   --refresh-token-rotation BOOL     true or false: issue a new refresh token on every refresh, for clients

@@ -36,6 +36,11 @@ export interface Config {
   readonly trustProxy: boolean | number | string[];
   /** Seconds between purges of expired rows in `serve`; 0 turns the timer off. */
   readonly purgeInterval: number;
+  /**
+   * Seconds between SIGTERM and closing the listener, during which /readyz answers 503 and requests are still
+   * served, so that a load balancer stops sending traffic first.
+   */
+  readonly shutdownDelay: number;
 }
 
 /** A configuration value that cannot be used, named by its variable or flag. */
@@ -60,6 +65,7 @@ export const SETTINGS = {
   workers: { env: 'KIWIFORM_WORKERS', flag: '--workers' },
   trustProxy: { env: 'KIWIFORM_TRUST_PROXY', flag: '--trust-proxy' },
   purgeInterval: { env: 'KIWIFORM_PURGE_INTERVAL', flag: '--purge-interval' },
+  shutdownDelay: { env: 'KIWIFORM_SHUTDOWN_DELAY', flag: '--shutdown-delay' },
   logLevel: { env: 'KIWIFORM_LOG_LEVEL', flag: '--log-level' },
   accessTokenTtl: { env: 'KIWIFORM_ACCESS_TOKEN_TTL', flag: '--access-token-ttl' },
   codeTtl: { env: 'KIWIFORM_CODE_TTL', flag: '--code-ttl' },
@@ -152,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Over
     workers: numberOf('workers', 1, 1, 64),
     trustProxy: parseTrustProxy(label('trustProxy'), read('trustProxy')),
     purgeInterval: numberOf('purgeInterval', 3600, 0, 86_400 * 7),
+    shutdownDelay: numberOf('shutdownDelay', 0, 0, 300),
     host,
     port,
     databaseUrl,

@@ -84,6 +84,24 @@ describe('kiwiform serve --host', () => {
   });
 });
 
+describe('kiwiform serve shutdown', () => {
+  test('shutdown delay keeps serving while unready', async () => {
+    const server = await startServer({ KIWIFORM_SHUTDOWN_DELAY: '3' });
+    const stopped = server.stop();
+    let ready = 200;
+    for (let attempt = 0; attempt < 20 && ready === 200; attempt++) {
+      ready = (await fetch(`${server.base}/readyz`)).status;
+      if (ready === 200) await new Promise((done) => setTimeout(done, 50));
+    }
+    assert.equal(ready, 503, 'readyz turns unready on SIGTERM');
+    const readiness = await fetch(`${server.base}/readyz`);
+    assert.equal((await readiness.json()).status, 'draining');
+    assert.equal((await fetch(`${server.base}/healthz`)).status, 200, 'requests are still served during the delay');
+    assert.equal(await stopped, 0, server.output());
+    assert.match(server.output(), /serving on for 3 s before closing/);
+  });
+});
+
 describe('kiwiform serve start failures', () => {
   let holder: Server;
   let heldPort = 0;
