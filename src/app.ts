@@ -7,6 +7,8 @@ import { tokenRoute } from './endpoints/token.js';
 import { toOAuthError } from './http/error-mapping.js';
 import { LimitExceeded } from './security/abuse-limits.js';
 import { createLoggers, logAccess, requestLoggerFactory, type Loggers } from './http/logging.js';
+import { AUTHORIZE_PATH } from './endpoints/authorize.js';
+import { sendPage } from './pages/html.js';
 import { pagesPlugin } from './pages/plugin.js';
 import { openapiRoute } from './endpoints/openapi.js';
 import { introspectionRoute } from './endpoints/introspection.js';
@@ -75,9 +77,9 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
       const reply = rawReply as unknown as FastifyReply;
       reply.raw.once('finish', () => observeResponse(context, loggers, request, reply));
       const path = request.url.split('?')[0] ?? '';
-      reply.code(400).header('cache-control', 'no-store');
-      if (isApiPath(path)) return reply.send({ error: 'invalid_request', error_description: 'The request path is not valid percent-encoded UTF-8.' });
-      return reply.type('text/html; charset=utf-8').send(badPathPage());
+      if (!isApiPath(path)) return sendPage(reply, 400, badPathPage());
+      return reply.code(400).header('cache-control', 'no-store')
+        .send({ error: 'invalid_request', error_description: 'The request path is not valid percent-encoded UTF-8.' });
     },
   }) as unknown as FastifyInstance;
   app.decorate('context', context);
@@ -100,23 +102,27 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    const allowed = (['GET', 'POST'] as const).filter((method) => app.hasRoute({ method, url: path }));
-    if (allowed.length > 0) {
-      const methods = allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
-      return reply.code(405).header('allow', methods.join(', ')).header('cache-control', 'no-store')
+    // The authorize endpoint has a HEAD route only to refuse HEAD (see authorizeRoute).
+    const methods = (['GET', 'HEAD', 'POST'] as const)
+      .filter((method) => app.hasRoute({ method, url: path }) && !(method === 'HEAD' && path === AUTHORIZE_PATH));
+    if (methods.length > 0) {
+      reply.header('allow', methods.join(', '));
+      if (!isApiPath(path)) return sendPage(reply, 405, methodNotAllowedPage(methods));
+      return reply.code(405).header('cache-control', 'no-store')
         .send({ error: 'method_not_allowed', error_description: `Use ${methods.join(' or ')} for ${path}.` });
     }
     if (isApiPath(path)) {
       return reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: `No endpoint at ${request.method} ${path}.` });
     }
-    return reply.code(404).type('text/html; charset=utf-8').send(notFoundPage());
+    return sendPage(reply, 404, notFoundPage());
   });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendOAuthError(error, request, reply));
   return app;
 }
 
-/** Paths whose errors are JSON; the rest are browser pages and get HTML. */
+/** Paths whose errors are JSON; the rest, the sign-in and consent pages under /api/zapier too, get HTML. */
 function isApiPath(path: string): boolean {
+  if (path.startsWith('/api/zapier/authorize') || path.startsWith('/api/zapier/logout')) return false;
   return path.startsWith('/api/') || path.startsWith('/.well-known/') || path === '/openapi.json';
 }
 
@@ -124,6 +130,12 @@ function badPathPage(): string {
   return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad address · Kiwiform</title>'
     + '<link rel="stylesheet" href="/assets/kiwiform.css"></head><body><main class="card"><h1>Bad address</h1>'
     + '<p>The address is not valid: check it for a stray % sign.</p></main></body></html>';
+}
+
+function methodNotAllowedPage(methods: readonly string[]): string {
+  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Method not allowed · Kiwiform</title>'
+    + '<link rel="stylesheet" href="/assets/kiwiform.css"></head><body><main class="card"><h1>Method not allowed</h1>'
+    + `<p>This address takes ${methods.join(' or ')} only. Follow the link or form that led here again.</p></main></body></html>`;
 }
 
 function notFoundPage(): string {

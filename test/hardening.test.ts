@@ -80,14 +80,31 @@ for (const database of DATABASES) {
         assert.equal(api.statusCode, 400);
         assert.equal(api.headers['cache-control'], 'no-store');
         assert.equal(api.json().error, 'invalid_request');
-        const page = await h.app.inject({ method: 'GET', url: '/api/zapier%ff/authorize?client_id=x' });
-        assert.equal(page.statusCode, 400);
-        const other = await h.app.inject({ method: 'GET', url: '/connections%ff' });
-        assert.equal(other.statusCode, 400);
-        assert.match(String(other.headers['content-type']), /^text\/html/);
-        assert.match(other.body, /Bad address/);
+        for (const url of ['/api/zapier/authorize%ff?client_id=x', '/api/zapier/authorize/consent%zz', '/connections%ff']) {
+          const page = await h.app.inject({ method: 'GET', url });
+          assert.equal(page.statusCode, 400, url);
+          assert.match(String(page.headers['content-type']), /^text\/html/, url);
+          assert.match(page.body, /Bad address/, url);
+        }
         const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
         assert.match(metrics.body, /kiwiform_http_requests_total\{route="unmatched",method="POST",status="400"\} [1-9]/);
+      });
+
+      test('browser paths answer errors with pages', async () => {
+        for (const [method, url, status, allow] of [
+          ['PUT', '/api/zapier/authorize', 405, 'GET'],
+          ['DELETE', '/account/connections', 405, 'GET, HEAD'],
+          ['GET', '/no-such-page', 404, undefined],
+          ['GET', '/%ff', 400, undefined],
+        ] as const) {
+          const response = await h.app.inject({ method, url });
+          assert.equal(response.statusCode, status, `${method} ${url}`);
+          assert.equal(response.headers.allow, allow, `${method} ${url}`);
+          assert.match(String(response.headers['content-type']), /^text\/html/, `${method} ${url}`);
+          assert.match(String(response.headers['content-security-policy']), /default-src 'none'/, `${method} ${url}`);
+          assert.equal(response.headers['x-frame-options'], 'DENY', `${method} ${url}`);
+          assert.equal(response.headers['cache-control'], 'no-store', `${method} ${url}`);
+        }
       });
 
       test('HTTPS issuer adds Strict-Transport-Security', async () => {

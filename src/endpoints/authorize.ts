@@ -15,7 +15,7 @@ async function consentCovers(context: Context, userId: string, clientId: string,
   return remembered.length > 0 && scopesOutside(parseScope(scope), remembered).length === 0;
 }
 
-const AUTHORIZE_PATH = '/api/zapier/authorize';
+export const AUTHORIZE_PATH = '/api/zapier/authorize';
 
 /**
  * GET /api/zapier/authorize (RFC 6749 §4.1.1). Errors about the client or redirect_uri are pages; later errors
