@@ -95,7 +95,7 @@ describe('kiwiform serve shutdown', () => {
     }
     assert.equal(ready, 503, 'readyz turns unready on SIGTERM');
     const readiness = await fetch(`${server.base}/readyz`);
-    assert.equal((await readiness.json()).status, 'draining');
+    assert.equal(((await readiness.json()) as { status: string }).status, 'draining');
     assert.equal((await fetch(`${server.base}/healthz`)).status, 200, 'requests are still served during the delay');
     assert.equal(await stopped, 0, server.output());
     assert.match(server.output(), /serving on for 3 s before closing/);
