@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Context } from './context.js';
@@ -70,6 +72,7 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     requestTimeout: 30_000,
     // One line per request, written when the response is sent (see logRequests below).
     logController: new LogController({ disableRequestLogging: true }),
+    clientErrorHandler: answerClientError,
     // A path that does not decode (such as %ff) never reaches a route; answer it in the format of the routes.
     // Fastify runs no hook for it, so it is counted and logged here.
     frameworkErrors: (_error, rawRequest, rawReply) => {
@@ -118,6 +121,33 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
   });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendOAuthError(error, request, reply));
   return app;
+}
+
+/**
+ * Answers a request that Node's HTTP parser rejected before any route saw it (headers over the size limit, a
+ * malformed request line or chunk, a request that took too long to arrive) with an RFC 6749-style JSON error,
+ * then closes the connection. The path is unknown at that point, so pages get JSON too. As in Node's own
+ * handler, nothing is written once the connection has carried a response: a second one would be garbage.
+ */
+function answerClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  // After a reset the socket is gone and there is no one to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let description = 'The request could not be parsed as HTTP/1.1.';
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    description = 'The request headers are larger than 16 KiB.';
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    description = 'The request did not arrive in full within 30 s.';
+  }
+  this.log.debug({ err: error, status }, 'request rejected by the HTTP parser');
+  if (socket.writable && socket.bytesWritten === 0) {
+    const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+      + `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 /** Paths whose errors are JSON; the rest, the sign-in and consent pages under /api/zapier too, get HTML. */

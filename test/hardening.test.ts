@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DATABASES, skipReason } from './helpers/databases.js';
 import { basicAuth, createAccount, harness, issueCode, type Harness, type TestAccount } from './helpers/fixtures.js';
@@ -148,3 +149,42 @@ for (const database of DATABASES) {
     });
   });
 }
+
+/** Sends raw bytes to a listening server and returns everything it answers before closing. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+describe('requests the HTTP parser rejects', () => {
+  let h: Harness;
+  let port = 0;
+  before(async () => {
+    h = await harness();
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = h.app.server.address();
+    port = typeof address === 'object' && address !== null ? address.port : 0;
+  });
+  after(async () => h.close());
+
+  for (const [name, request, status] of [
+    ['oversized headers', `GET /api/zapier/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ['a malformed request line', 'GET /api/zapier/me HTTP/9\r\n\r\n', 400],
+    ['a malformed chunk', 'POST /api/zapier/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+  ] as const) {
+    test(`${name} get an OAuth error`, async () => {
+      const answer = await rawExchange(port, request);
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
+      assert.match(answer, /\r\ncache-control: no-store\r\n/i);
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string; error_description: string };
+      assert.equal(body.error, 'invalid_request');
+      assert.ok(body.error_description.length > 0);
+    });
+  }
+});
