@@ -85,15 +85,26 @@ async function runWorker(config: Config): Promise<FastifyInstance> {
   const app = await buildApp(context);
   context.store.startMaintenance?.((message) => app.log.warn(`database maintenance failed: ${message}`));
   let stopping = false;
+  let endDelay: (() => void) | undefined;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      // Ctrl+C during the delay cuts it short; a repeated SIGTERM changes nothing.
+      if (signal === 'SIGINT') endDelay?.();
+      return;
+    }
     stopping = true;
     context.lifecycle.draining = true;
     // Ctrl+C stops at once; SIGTERM, as a process manager sends it, waits for the balancer to see /readyz fail.
     const delay = signal === 'SIGTERM' ? config.shutdownDelay : 0;
     if (delay > 0) {
       app.log.info({ signal, seconds: delay }, `unready: serving on for ${delay} s before closing`);
-      await new Promise((done) => setTimeout(done, delay * 1000));
+      await new Promise<void>((done) => {
+        const timer = setTimeout(done, delay * 1000);
+        endDelay = () => {
+          clearTimeout(timer);
+          done();
+        };
+      });
     }
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     // A request that never ends must not keep the process alive forever.
@@ -176,12 +187,14 @@ export async function runServer(config: Config): Promise<FastifyInstance | undef
   });
   for (let i = 0; i < config.workers; i++) fork();
   log.info({ workers: config.workers }, `started ${config.workers} workers`);
+  // The handlers stay for every signal: a second one must not kill the primary, and with it the workers,
+  // during their shutdown delay. Each signal is passed on, so Ctrl+C cuts the workers' delay short.
   const stop = (signal: NodeJS.Signals) => {
+    if (!stopping) log.info({ signal }, 'stopping workers');
     stopping = true;
-    log.info({ signal }, 'stopping workers');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   return undefined;
 }

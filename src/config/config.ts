@@ -79,7 +79,7 @@ export type SettingName = keyof typeof SETTINGS;
 export type Overrides = Partial<Record<SettingName, string>>;
 
 function integer(setting: string, raw: string, min: number, max: number): number {
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(setting, `expected a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(setting, `expected a whole number from ${min} to ${max}, got "${raw}"`);
   const value = Number(raw.trim());
   if (value < min || value > max) throw new ConfigError(setting, `expected a number from ${min} to ${max}, got ${value}`);
   return value;

@@ -84,6 +84,15 @@ describe('kiwiform serve --host', () => {
   });
 });
 
+/** Polls /readyz until it answers 503, as a load balancer's health check would. */
+async function waitUntilDraining(base: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if ((await fetch(`${base}/readyz`)).status === 503) return;
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  throw new Error('readyz never turned 503');
+}
+
 describe('kiwiform serve shutdown', () => {
   test('shutdown delay keeps serving while unready', async () => {
     const server = await startServer({ KIWIFORM_SHUTDOWN_DELAY: '3' });
@@ -99,6 +108,26 @@ describe('kiwiform serve shutdown', () => {
     assert.equal((await fetch(`${server.base}/healthz`)).status, 200, 'requests are still served during the delay');
     assert.equal(await stopped, 0, server.output());
     assert.match(server.output(), /serving on for 3 s before closing/);
+  });
+
+  test('repeated SIGTERM keeps workers draining', async () => {
+    const server = await startServer({ KIWIFORM_SHUTDOWN_DELAY: '3', KIWIFORM_WORKERS: '2' });
+    server.signal('SIGTERM');
+    await waitUntilDraining(server.base);
+    server.signal('SIGTERM');
+    await new Promise((done) => setTimeout(done, 500));
+    assert.equal((await fetch(`${server.base}/healthz`)).status, 200, 'the workers still serve after a second SIGTERM');
+    assert.equal(await server.exited, 0, server.output());
+  });
+
+  test('Ctrl+C ends the shutdown delay', async () => {
+    const server = await startServer({ KIWIFORM_SHUTDOWN_DELAY: '300' });
+    server.signal('SIGTERM');
+    await waitUntilDraining(server.base);
+    server.signal('SIGINT');
+    const outcome = await Promise.race([server.exited, new Promise<string>((done) => setTimeout(() => done('still running'), 20_000).unref())]);
+    if (outcome === 'still running') server.kill();
+    assert.equal(outcome, 0, 'the process exits 0 long before the 300-s delay ends');
   });
 });
 

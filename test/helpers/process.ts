@@ -41,6 +41,9 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
   /** Kills the process at once with SIGKILL, as a crash would. */
   kill(): void;
+  /** Sends a signal without waiting; `exited` settles with the exit code. */
+  signal(name: NodeJS.Signals): void;
+  readonly exited: Promise<number | null>;
 }
 
 /** Starts `kiwiform serve` as a child process on a free port with a fresh SQLite file, and waits until it responds. */
@@ -57,6 +60,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -83,6 +87,10 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     kill: () => {
       child.kill('SIGKILL');
     },
+    signal: (name) => {
+      child.kill(name);
+    },
+    exited,
   };
 }
 
