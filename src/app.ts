@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
@@ -11,12 +11,16 @@ import { LimitExceeded } from './security/abuse-limits.js';
 import { createLoggers, logAccess, requestLoggerFactory, type Loggers } from './http/logging.js';
 import { AUTHORIZE_PATH } from './endpoints/authorize.js';
 import { sendPage } from './pages/html.js';
+import { ACTION, messagePage } from './pages/views.js';
 import { pagesPlugin } from './pages/plugin.js';
 import { openapiRoute } from './endpoints/openapi.js';
 import { introspectionRoute } from './endpoints/introspection.js';
 import { metadataRoute } from './endpoints/metadata.js';
 import { revocationRoute } from './endpoints/revocation.js';
 import { operationsRoutes } from './endpoints/operations.js';
+
+/** Milliseconds a request may take to arrive in full. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface AppOptions {
   /** Log destination; defaults to stdout. Tests pass a stream to capture lines. */
@@ -69,18 +73,20 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     // A body that trickles in must not hold a connection for Node's default five minutes.
-    requestTimeout: 30_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // One line per request, written when the response is sent (see logRequests below).
     logController: new LogController({ disableRequestLogging: true }),
-    clientErrorHandler: answerClientError,
-    // A path that does not decode (such as %ff) never reaches a route; answer it in the format of the routes.
-    // Fastify runs no hook for it, so it is counted and logged here.
+    clientErrorHandler: sendClientError,
+    // A path that does not decode (such as %ff) reaches no route and no hook, so this handler gives it the
+    // routes' error format, counts it and writes its access line.
     frameworkErrors: (_error, rawRequest, rawReply) => {
       const request = rawRequest as unknown as FastifyRequest;
       const reply = rawReply as unknown as FastifyReply;
       reply.raw.once('finish', () => observeResponse(context, loggers, request, reply));
       const path = request.url.split('?')[0] ?? '';
-      if (!isApiPath(path)) return sendPage(reply, 400, badPathPage());
+      if (!isApiPath(path)) {
+        return sendPage(reply, 400, messagePage('Bad address', 'The address is not valid: check it for a stray % sign.'));
+      }
       return reply.code(400).header('cache-control', 'no-store')
         .send({ error: 'invalid_request', error_description: 'The request path is not valid percent-encoded UTF-8.' });
     },
@@ -110,36 +116,38 @@ export async function buildApp(context: Context, options: AppOptions = {}): Prom
       .filter((method) => app.hasRoute({ method, url: path }) && !(method === 'HEAD' && path === AUTHORIZE_PATH));
     if (methods.length > 0) {
       reply.header('allow', methods.join(', '));
-      if (!isApiPath(path)) return sendPage(reply, 405, methodNotAllowedPage(methods));
+      if (!isApiPath(path)) {
+        const explanation = `This address takes ${methods.join(' or ')} only. Follow the link or form that led here again.`;
+        return sendPage(reply, 405, messagePage('Method not allowed', explanation));
+      }
       return reply.code(405).header('cache-control', 'no-store')
         .send({ error: 'method_not_allowed', error_description: `Use ${methods.join(' or ')} for ${path}.` });
     }
     if (isApiPath(path)) {
       return reply.code(404).header('cache-control', 'no-store').send({ error: 'not_found', error_description: `No endpoint at ${request.method} ${path}.` });
     }
-    return sendPage(reply, 404, notFoundPage());
+    return sendPage(reply, 404, messagePage('Page not found', 'There is nothing at this address.'));
   });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => sendOAuthError(error, request, reply));
   return app;
 }
 
 /**
- * Answers a request that Node's HTTP parser rejected before any route saw it (headers over the size limit, a
- * malformed request line or chunk, a request that took too long to arrive) with an RFC 6749-style JSON error,
- * then closes the connection. The path is unknown at that point, so pages get JSON too. As in Node's own
- * handler, nothing is written once the connection has carried a response: a second one would be garbage.
+ * Sends an RFC 6749-style JSON error for a request that Node's HTTP parser rejected before any route saw it,
+ * then closes the connection. The path is unknown at that point, so browser paths get JSON too. As Node's own
+ * handler does, it writes nothing on a connection that already carried a response.
  */
-function answerClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
-  // After a reset the socket is gone and there is no one to answer.
+function sendClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  // After a reset the socket is gone, so there is nothing to send.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   let status = 400;
   let description = 'The request could not be parsed as HTTP/1.1.';
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     status = 431;
-    description = 'The request headers are larger than 16 KiB.';
+    description = `The request headers are larger than ${maxHeaderSize / 1024} KiB.`;
   } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     status = 408;
-    description = 'The request did not arrive in full within 30 s.';
+    description = `The request did not arrive in full within ${REQUEST_TIMEOUT_MS / 1000} s.`;
   }
   this.log.debug({ err: error, status }, 'request rejected by the HTTP parser');
   if (socket.writable && socket.bytesWritten === 0) {
@@ -150,28 +158,10 @@ function answerClientError(this: FastifyInstance, error: Error & { code?: string
   socket.destroy();
 }
 
-/** Paths whose errors are JSON; the rest, the sign-in and consent pages under /api/zapier too, get HTML. */
+/** Returns whether errors on a path are JSON. The rest get HTML, the sign-in and consent pages under /api/zapier too. */
 function isApiPath(path: string): boolean {
-  if (path.startsWith('/api/zapier/authorize') || path.startsWith('/api/zapier/logout')) return false;
+  if (path.startsWith(AUTHORIZE_PATH) || path.startsWith(ACTION.logout)) return false;
   return path.startsWith('/api/') || path.startsWith('/.well-known/') || path === '/openapi.json';
-}
-
-function badPathPage(): string {
-  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad address · Kiwiform</title>'
-    + '<link rel="stylesheet" href="/assets/kiwiform.css"></head><body><main class="card"><h1>Bad address</h1>'
-    + '<p>The address is not valid: check it for a stray % sign.</p></main></body></html>';
-}
-
-function methodNotAllowedPage(methods: readonly string[]): string {
-  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Method not allowed · Kiwiform</title>'
-    + '<link rel="stylesheet" href="/assets/kiwiform.css"></head><body><main class="card"><h1>Method not allowed</h1>'
-    + `<p>This address takes ${methods.join(' or ')} only. Follow the link or form that led here again.</p></main></body></html>`;
-}
-
-function notFoundPage(): string {
-  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found · Kiwiform</title>'
-    + '<link rel="stylesheet" href="/assets/kiwiform.css"></head><body><main class="card"><h1>Page not found</h1>'
-    + '<p>There is nothing at this address.</p></main></body></html>';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { PREFIX, freshRandomBytes, type KeyedHasher } from '../crypto/secrets.js';
 import type { Context } from '../context.js';
+import { detachedCopy } from '../http/strings.js';
 import { ALL_SCOPES } from '../oauth/scopes.js';
 import type { GrantAccess } from '../storage/types.js';
 import { PURPOSE } from './issue.js';
@@ -25,7 +26,7 @@ export interface AccessTokenClaims {
   readonly scope: string;
 }
 
-/** Bits of the scope strings seen so far, at most SCOPE_STRINGS of them; each token issued needs one. */
+/** Bits of the scope strings seen so far, at most SCOPE_STRINGS of them, because each token issued needs one. */
 const BITS_OF_SCOPE = new Map<string, number>();
 const SCOPE_STRINGS = 1_000;
 
@@ -98,10 +99,8 @@ interface VerifiedToken {
 }
 
 /**
- * Tokens whose MAC this process verified, keyed by the token itself, for each server key. A digest as the key
- * cost about 4 % of a bearer request. A reader of this process's memory finds the server key, which makes any
- * access token, so the kept tokens give such a reader nothing more; a heap snapshot contains them as it
- * contains the headers of recent requests (docs/security.md).
+ * Tokens whose MAC this process verified, keyed by the token itself (a digest as the key cost about 4 % of a
+ * bearer request), for each server key. Memory that holds them also holds the server key (docs/security.md).
  */
 const verified = new WeakMap<KeyedHasher, Map<string, VerifiedToken>>();
 const VERIFIED_TOKENS = 20_000;
@@ -123,9 +122,8 @@ function verifyAccessToken(hasher: KeyedHasher, token: string): VerifiedToken | 
   if (claims === undefined) return undefined;
   if (tokens.size >= VERIFIED_TOKENS) tokens.clear();
   const entry = Object.freeze({ claims: Object.freeze(claims), revocationKey: hasher.hash(PURPOSE.accessToken, token) });
-  // The token is often a slice of the whole Authorization header, which V8 keeps alive as long as the slice:
-  // up to 16 KB of padding each. A copy keeps only the token.
-  tokens.set(Buffer.from(token, 'latin1').toString('latin1'), entry);
+  // The token is cut out of the Authorization header, which may carry up to 16 KB of padding.
+  tokens.set(detachedCopy(token), entry);
   return entry;
 }
 

@@ -1,5 +1,6 @@
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
+import { detachedCopy } from '../http/strings.js';
 
 /** The kind of failure a limit counts. Only failures count, so healthy traffic never uses up a limit. */
 export type LimitKind = 'clientAuthFailure' | 'signInFailure' | 'unknownToken';
@@ -20,15 +21,6 @@ export class LimitExceeded extends Error {
     super(`too many failed attempts (${kind}); retry after ${retryAfterSeconds} s`);
     this.name = 'LimitExceeded';
   }
-}
-
-/**
- * Returns a copy of a key that shares no memory with the request. A key built from a request value, such as an
- * email parsed out of a form, is a V8 slice that keeps the whole body alive. A counter in memory lives for its
- * whole window (5 or 15 minutes), so each would keep a body. UTF-16 copies every code unit as it is.
- */
-function detached(key: string): string {
-  return Buffer.from(key, 'utf16le').toString('utf16le');
 }
 
 const isRateLimiterRes = (value: unknown): value is RateLimiterRes =>
@@ -76,7 +68,8 @@ export class AbuseLimits {
     let wait = 0;
     for (const key of keys) {
       try {
-        await limiter.consume(detached(key));
+        // A counter in memory lives for its whole window (5 or 15 minutes), so it keeps a copy of its key.
+        await limiter.consume(detachedCopy(key));
       } catch (rejection) {
         if (!isRateLimiterRes(rejection)) throw rejection;
         wait = Math.max(wait, Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
