@@ -210,7 +210,7 @@ function createInstance(serverId, scenario, options, runDir) {
 }
 
 /**
- * Builds the load of a run of `seconds`; codes and chains are issued fresh for every run because each can be
+ * Builds the load of a run of `seconds`. Codes and chains are issued fresh for every run, because each can be
  * used once.
  */
 async function prepareLoad(instance, scenario, state, options, seconds) {

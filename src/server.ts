@@ -88,13 +88,13 @@ async function runWorker(config: Config): Promise<FastifyInstance> {
   let endDelay: (() => void) | undefined;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) {
-      // Ctrl+C during the delay cuts it short; a repeated SIGTERM changes nothing.
+      // Ctrl+C during the delay cuts it short. A repeated SIGTERM changes nothing.
       if (signal === 'SIGINT') endDelay?.();
       return;
     }
     stopping = true;
     context.lifecycle.draining = true;
-    // Ctrl+C stops at once; SIGTERM, as a process manager sends it, waits for the balancer to see /readyz fail.
+    // Ctrl+C stops at once. SIGTERM, as a process manager sends it, waits for the balancer to see /readyz fail.
     const delay = signal === 'SIGTERM' ? config.shutdownDelay : 0;
     if (delay > 0) {
       app.log.info({ signal, seconds: delay }, `unready: serving on for ${delay} s before closing`);

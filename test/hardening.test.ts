@@ -76,7 +76,7 @@ for (const database of DATABASES) {
         assert.equal(response.json().error, 'method_not_allowed');
       });
 
-      test('undecodable path is a 400 in format', async () => {
+      test('undecodable path keeps route format', async () => {
         const api = await h.app.inject({ method: 'POST', url: '/api/zapier/token%ff' });
         assert.equal(api.statusCode, 400);
         assert.equal(api.headers['cache-control'], 'no-store');
@@ -91,7 +91,7 @@ for (const database of DATABASES) {
         assert.match(metrics.body, /kiwiform_http_requests_total\{route="unmatched",method="POST",status="400"\} [1-9]/);
       });
 
-      test('browser paths answer errors with pages', async () => {
+      test('browser path errors are pages', async () => {
         for (const [method, url, status, allow] of [
           ['PUT', '/api/zapier/authorize', 405, 'GET'],
           ['DELETE', '/account/connections', 405, 'GET, HEAD'],
@@ -150,7 +150,7 @@ for (const database of DATABASES) {
   });
 }
 
-/** Sends raw bytes to a listening server and returns everything it answers before closing. */
+/** Sends raw bytes to a listening server and returns everything the server sends before closing. */
 function rawExchange(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => socket.end(request));
@@ -178,7 +178,7 @@ describe('requests the HTTP parser rejects', () => {
     ['a malformed request line', 'GET /api/zapier/me HTTP/9\r\n\r\n', 400],
     ['a malformed chunk', 'POST /api/zapier/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
   ] as const) {
-    test(`${name} get an OAuth error`, async () => {
+    test(`parser rejects ${name}`, async () => {
       const answer = await rawExchange(port, request);
       assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
       assert.match(answer, /\r\ncache-control: no-store\r\n/i);

@@ -22,7 +22,7 @@ test('responses are counted per route, method and status', async () => {
   ]);
 });
 
-test('latency buckets are cumulative and hold their upper bound', async () => {
+test('cumulative buckets include their bound', async () => {
   const metrics = new Metrics({} as Store);
   // 0.001 is a bound: it belongs to the bucket le="0.001". 7 s is above every bound.
   for (const seconds of [0.0001, 0.001, 0.0011, 0.3, 7]) metrics.observeResponse('/api/zapier/token', 'POST', 200, seconds);
@@ -46,7 +46,7 @@ test('latency buckets are cumulative and hold their upper bound', async () => {
   assert.equal(lines.filter((line) => line.startsWith('kiwiform_http_request_duration_seconds_bucket{')).length, 14);
 });
 
-test('the registry describes both metrics with their type', async () => {
+test('registry types both metrics', async () => {
   const text = await new Metrics({} as Store).registry.metrics();
   assert.match(text, /^# TYPE kiwiform_http_requests_total counter$/m);
   assert.match(text, /^# TYPE kiwiform_http_request_duration_seconds histogram$/m);

@@ -37,7 +37,7 @@ export interface Config {
   /** Seconds between purges of expired rows in `serve`; 0 turns the timer off. */
   readonly purgeInterval: number;
   /**
-   * Seconds between SIGTERM and closing the listener, during which /readyz answers 503 and requests are still
+   * Seconds between SIGTERM and closing the listener, during which /readyz returns 503 and requests are still
    * served, so that a load balancer stops sending traffic first.
    */
   readonly shutdownDelay: number;

@@ -4,7 +4,7 @@ import type { Store } from '../storage/types.js';
 /** Prometheus metrics of one server process, in a registry of its own so that apps built in tests do not collide. */
 export class Metrics {
   readonly registry = new Registry();
-  /** Token endpoint outcomes not yet added to their counter; it adds them when the registry is scraped. */
+  /** Token endpoint outcomes not yet added to their counter. The counter adds them when the registry is scraped. */
   readonly #tokenOutcomes = new Map<string, { labels: { grant_type: string; outcome: string }; count: number }>();
   readonly #tokens = new Counter({
     name: 'kiwiform_oauth_tokens_total',
@@ -71,7 +71,7 @@ interface ResponseSeries {
   readonly labels: Readonly<{ route: string; method: string; status: string }>;
   count: number;
   sum: number;
-  /** Responses per bucket, not summed up; the last entry counts those slower than every bound. */
+  /** Responses per bucket, not summed up. The last entry counts those slower than every bound. */
   readonly buckets: Float64Array;
 }
 

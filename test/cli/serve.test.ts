@@ -84,7 +84,7 @@ describe('kiwiform serve --host', () => {
   });
 });
 
-/** Polls /readyz until it answers 503, as a load balancer's health check would. */
+/** Polls /readyz until it returns 503, as a load balancer's health check would. */
 async function waitUntilDraining(base: string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     if ((await fetch(`${base}/readyz`)).status === 503) return;
